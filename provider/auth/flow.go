@@ -1,0 +1,530 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/otpidp/otpidp/provider/phone"
+	"github.com/otpidp/otpidp/provider/sms"
+	"github.com/otpidp/otpidp/storage"
+)
+
+// deleteTimeout bounds the clean-up of a flow whose first SMS failed, which runs even when the
+// request's context has ended.
+const deleteTimeout = 5 * time.Second
+
+// errNoBrowser refuses to start a flow that is bound to no browser: a caller's bug.
+var errNoBrowser = errors.New("auth: a browser hash is required")
+
+// FlowView is what the pages may show about a flow in progress.
+type FlowView struct {
+	ID            string
+	Kind          storage.FlowKind
+	MaskedPhone   string // phone.Mask of where the code went: "+1 ••• ••• 4567"
+	AuthRequestID string
+	ResendAt      time.Time // a new code may be asked for from then on
+	ExpiresAt     time.Time // the flow ends then
+}
+
+// Result is a completed sign-in (or registration, which signs the new user in).
+type Result struct {
+	UserID        string
+	AuthTime      time.Time
+	AMR           []string // RFC 8176: ["pwd", "sms", "mfa"]
+	AuthRequestID string
+}
+
+// StartLogin checks the phone number and password and, when they are right, sends a code to
+// the user's stored, verified phone (OTP-08). Errors: ErrInvalidPhone when phoneInput is not a
+// phone number; ErrInvalidCredentials for an unknown number or a wrong password, at the same
+// cost (PH-05); ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent (the
+// flow is then gone).
+func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, authRequestID string, browserHash []byte) (FlowView, error) {
+	if len(browserHash) == 0 {
+		return FlowView{}, errNoBrowser
+	}
+	e164, err := a.normalizePhone(phoneInput)
+	if err != nil {
+		return FlowView{}, err
+	}
+	if len(password) > MaxPasswordBytes {
+		// No account has such a password; refusing it costs no hash (PW-02).
+		a.log.InfoContext(ctx, "login refused", "reason", "password_too_long", "phone", phone.MaskForLog(e164))
+		return FlowView{}, ErrInvalidCredentials
+	}
+	user, err := a.store.GetUserByPhone(ctx, e164)
+	if errors.Is(err, storage.ErrNotFound) {
+		// Same work as for a known number: a full hash against the dummy.
+		if _, err := a.VerifyPassword(ctx, password, a.dummyHash); err != nil {
+			return FlowView{}, fmt.Errorf("auth: login: %w", err)
+		}
+		a.log.InfoContext(ctx, "login refused", "reason", "unknown_phone", "phone", phone.MaskForLog(e164))
+		return FlowView{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return FlowView{}, fmt.Errorf("auth: login: get user: %w", err)
+	}
+	ok, err := a.VerifyPassword(ctx, password, user.PasswordHash)
+	if errors.Is(err, ErrMalformedHash) {
+		a.log.ErrorContext(ctx, "login refused: stored password hash is malformed", "user_id", user.ID, "error", err)
+		return FlowView{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return FlowView{}, fmt.Errorf("auth: login: %w", err)
+	}
+	if !ok {
+		a.log.InfoContext(ctx, "login refused", "reason", "wrong_password", "user_id", user.ID, "phone", phone.MaskForLog(e164))
+		return FlowView{}, ErrInvalidCredentials
+	}
+	if !user.PhoneVerified {
+		a.log.InfoContext(ctx, "login refused", "reason", "phone_unverified", "user_id", user.ID, "phone", phone.MaskForLog(e164))
+		return FlowView{}, ErrInvalidCredentials
+	}
+
+	id, err := a.newFlowID()
+	if err != nil {
+		return FlowView{}, err
+	}
+	code, hash, err := a.newCode(id)
+	if err != nil {
+		return FlowView{}, err
+	}
+	now := a.clock()
+	f := storage.Flow{
+		ID:            id,
+		Kind:          storage.FlowLogin,
+		AuthRequestID: authRequestID,
+		UserID:        user.ID,
+		Phone:         user.Phone,
+		BrowserHash:   bytes.Clone(browserHash),
+		CodeHash:      hash,
+		CodeExpiresAt: now.Add(a.cfg.CodeTTL),
+		CodeSentAt:    now,
+		SendCount:     1,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(a.cfg.FlowTTL),
+	}
+	if err := a.startFlow(ctx, f, a.codeText(code)); err != nil {
+		return FlowView{}, err
+	}
+	a.log.InfoContext(ctx, "login code sent", "user_id", user.ID, "phone", phone.MaskForLog(f.Phone), "flow_id", f.ID)
+	return a.view(f), nil
+}
+
+// VerifyLogin checks the code of a login flow. Errors: ErrFlowNotFound, ErrInvalidCode (wrong,
+// expired, used), ErrTooManyAttempts (the code is dead: resend).
+func (a *Authenticator) VerifyLogin(ctx context.Context, flowID string, browserHash []byte, code string) (Result, error) {
+	f, err := a.loadFlow(ctx, flowID, browserHash, storage.FlowLogin)
+	if err != nil {
+		return Result{}, err
+	}
+	now := a.clock()
+	hash, err := a.checkCode(ctx, f, code, now)
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := a.store.ConsumeCode(ctx, f.ID, hash, a.cfg.MaxCodeAttempts, now); err != nil {
+		return Result{}, a.consumeFailed(ctx, f.ID, err)
+	}
+	a.log.InfoContext(ctx, "login verified", "user_id", f.UserID, "flow_id", f.ID)
+	return Result{UserID: f.UserID, AuthTime: now, AMR: amrPasswordSMS(), AuthRequestID: f.AuthRequestID}, nil
+}
+
+// StartRegistration validates a new account (name, mobile number, password policy), hashes the
+// password and sends a code to the number. A number that already has an account gets the very
+// same answer (REG-01) but an informational SMS instead of a code, and its flow accepts no
+// code. Errors: *FieldError, ErrInvalidPhone (ErrPhoneNotMobile for a number that cannot receive
+// SMS), ErrSMSUndeliverable, ErrSMSUnavailable.
+func (a *Authenticator) StartRegistration(ctx context.Context, name, phoneInput, password, authRequestID string, browserHash []byte) (FlowView, error) {
+	if len(browserHash) == 0 {
+		return FlowView{}, errNoBrowser
+	}
+	name, e164, hash, err := a.newAccount(ctx, name, phoneInput, password)
+	if err != nil {
+		return FlowView{}, err
+	}
+	existing, err := a.store.GetUserByPhone(ctx, e164)
+	taken := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return FlowView{}, fmt.Errorf("auth: register: get user: %w", err)
+	}
+	id, err := a.newFlowID()
+	if err != nil {
+		return FlowView{}, err
+	}
+	codeHash, text, err := a.registrationMessage(id, taken)
+	if err != nil {
+		return FlowView{}, err
+	}
+	now := a.clock()
+	f := storage.Flow{
+		ID:            id,
+		Kind:          storage.FlowRegister,
+		AuthRequestID: authRequestID,
+		Phone:         e164,
+		Name:          name,
+		PasswordHash:  hash,
+		BrowserHash:   bytes.Clone(browserHash),
+		CodeHash:      codeHash,
+		CodeExpiresAt: now.Add(a.cfg.CodeTTL),
+		CodeSentAt:    now,
+		SendCount:     1,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(a.cfg.FlowTTL),
+	}
+	if err := a.startFlow(ctx, f, text); err != nil {
+		return FlowView{}, err
+	}
+	if taken {
+		a.log.InfoContext(ctx, "registration for a registered number: notice sent", "user_id", existing.ID, "phone", phone.MaskForLog(e164), "flow_id", f.ID)
+	} else {
+		a.log.InfoContext(ctx, "registration code sent", "phone", phone.MaskForLog(e164), "flow_id", f.ID)
+	}
+	return a.view(f), nil
+}
+
+// VerifyRegistration checks the code of a registration flow and, when it is right, creates the
+// user with a verified phone, in one transaction with spending the code. Errors as VerifyLogin;
+// a number registered meanwhile is ErrInvalidCode.
+func (a *Authenticator) VerifyRegistration(ctx context.Context, flowID string, browserHash []byte, code string) (Result, error) {
+	f, err := a.loadFlow(ctx, flowID, browserHash, storage.FlowRegister)
+	if err != nil {
+		return Result{}, err
+	}
+	now := a.clock()
+	hash, err := a.checkCode(ctx, f, code, now)
+	if err != nil {
+		return Result{}, err
+	}
+	userID, err := a.newUserID()
+	if err != nil {
+		return Result{}, err
+	}
+	u := storage.User{
+		ID:            userID,
+		Phone:         f.Phone,
+		PhoneVerified: true,
+		Name:          f.Name,
+		PasswordHash:  f.PasswordHash,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	err = a.store.CompleteRegistration(ctx, f.ID, hash, a.cfg.MaxCodeAttempts, now, u)
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		a.log.InfoContext(ctx, "registration refused: number registered meanwhile", "phone", phone.MaskForLog(f.Phone), "flow_id", f.ID)
+		return Result{}, ErrInvalidCode
+	}
+	if err != nil {
+		return Result{}, a.consumeFailed(ctx, f.ID, err)
+	}
+	a.log.InfoContext(ctx, "user registered", "user_id", u.ID, "phone", phone.MaskForLog(u.Phone), "flow_id", f.ID)
+	return Result{UserID: u.ID, AuthTime: now, AMR: amrPasswordSMS(), AuthRequestID: f.AuthRequestID}, nil
+}
+
+// Resend sends a new code for the flow, which kills the previous one (OTP-05). Errors:
+// ErrFlowNotFound, *TooSoonError before the flow's ResendAt, ErrSMSUndeliverable and
+// ErrSMSUnavailable (the new code is stored all the same; try again after the interval).
+func (a *Authenticator) Resend(ctx context.Context, flowID string, browserHash []byte) (FlowView, error) {
+	f, err := a.loadFlow(ctx, flowID, browserHash, "")
+	if err != nil {
+		return FlowView{}, err
+	}
+	if !f.CodeUsedAt.IsZero() {
+		return FlowView{}, ErrFlowNotFound
+	}
+	now := a.clock()
+	if wait := f.CodeSentAt.Add(a.cfg.ResendInterval).Sub(now); wait > 0 {
+		return FlowView{}, &TooSoonError{RetryAfter: wait}
+	}
+
+	var (
+		hash  []byte
+		text  string
+		event string
+	)
+	switch f.Kind {
+	case storage.FlowLogin:
+		var code string
+		code, hash, err = a.newCode(f.ID)
+		text, event = a.codeText(code), "login code resent"
+	case storage.FlowRegister:
+		_, gerr := a.store.GetUserByPhone(ctx, f.Phone)
+		if gerr != nil && !errors.Is(gerr, storage.ErrNotFound) {
+			return FlowView{}, fmt.Errorf("auth: resend: get user: %w", gerr)
+		}
+		hash, text, err = a.registrationMessage(f.ID, gerr == nil)
+		event = "registration code resent"
+	default:
+		return FlowView{}, fmt.Errorf("auth: resend: flow kind %q", f.Kind)
+	}
+	if err != nil {
+		return FlowView{}, err
+	}
+
+	expires := now.Add(a.cfg.CodeTTL)
+	if err := a.store.ReplaceCode(ctx, f.ID, f.CodeSentAt, hash, expires, now); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return FlowView{}, ErrFlowNotFound
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return FlowView{}, fmt.Errorf("auth: resend: replace code: %w", err)
+		}
+		// Someone resent or finished the flow meanwhile.
+		cur, gerr := a.store.GetFlow(ctx, f.ID)
+		if gerr != nil || !cur.CodeUsedAt.IsZero() {
+			return FlowView{}, ErrFlowNotFound
+		}
+		return FlowView{}, &TooSoonError{RetryAfter: max(cur.CodeSentAt.Add(a.cfg.ResendInterval).Sub(now), time.Second)}
+	}
+	f.CodeHash, f.CodeExpiresAt, f.CodeSentAt, f.CodeAttempts = hash, expires, now, 0
+	f.SendCount++
+	if err := a.send(ctx, f, text); err != nil {
+		return FlowView{}, err
+	}
+	a.log.InfoContext(ctx, event, "user_id", f.UserID, "phone", phone.MaskForLog(f.Phone), "flow_id", f.ID, "send_count", f.SendCount)
+	return a.view(f), nil
+}
+
+// Flow returns the view of a flow in progress started by this browser; ErrFlowNotFound when
+// it is unknown, expired, finished or another browser's.
+func (a *Authenticator) Flow(ctx context.Context, flowID string, browserHash []byte) (FlowView, error) {
+	f, err := a.loadFlow(ctx, flowID, browserHash, "")
+	if err != nil {
+		return FlowView{}, err
+	}
+	if !f.CodeUsedAt.IsZero() {
+		return FlowView{}, ErrFlowNotFound
+	}
+	return a.view(f), nil
+}
+
+// CreateUser creates a user for an operator: the phone counts as verified, and the name, phone
+// and password are validated as in StartRegistration. A number that has an account already is
+// an error wrapping storage.ErrAlreadyExists.
+func (a *Authenticator) CreateUser(ctx context.Context, phoneInput, name, password string) (storage.User, error) {
+	name, e164, hash, err := a.newAccount(ctx, name, phoneInput, password)
+	if err != nil {
+		return storage.User{}, err
+	}
+	id, err := a.newUserID()
+	if err != nil {
+		return storage.User{}, err
+	}
+	now := a.clock()
+	u := storage.User{
+		ID:            id,
+		Phone:         e164,
+		PhoneVerified: true,
+		Name:          name,
+		PasswordHash:  hash,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if err := a.store.CreateUser(ctx, u); err != nil {
+		return storage.User{}, fmt.Errorf("auth: create user: %w", err)
+	}
+	a.log.InfoContext(ctx, "user created by operator", "user_id", u.ID, "phone", phone.MaskForLog(u.Phone))
+	return u, nil
+}
+
+// newAccount validates a new account's fields, in the order a form shows them, and hashes the
+// password. Nothing is hashed unless every field passes.
+func (a *Authenticator) newAccount(ctx context.Context, name, phoneInput, password string) (cleanName, e164, hash string, err error) {
+	if cleanName, err = checkName(name); err != nil {
+		return "", "", "", err
+	}
+	if e164, err = a.normalizePhone(phoneInput); err != nil {
+		return "", "", "", err
+	}
+	if !phone.IsMobileCapable(e164) {
+		return "", "", "", ErrPhoneNotMobile
+	}
+	if err = a.CheckPassword(password, cleanName, e164); err != nil {
+		return "", "", "", err
+	}
+	if hash, err = a.HashPassword(ctx, password); err != nil {
+		return "", "", "", err
+	}
+	return cleanName, e164, hash, nil
+}
+
+// normalizePhone turns the typed number into E.164; an error wraps ErrInvalidPhone.
+func (a *Authenticator) normalizePhone(input string) (string, error) {
+	e164, err := phone.Normalize(input, a.cfg.DefaultRegion)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidPhone, err)
+	}
+	return e164, nil
+}
+
+// newCode draws a code for the flow and returns it with its keyed hash.
+func (a *Authenticator) newCode(flowID string) (string, []byte, error) {
+	code, err := generateCode(a.rand)
+	if err != nil {
+		return "", nil, err
+	}
+	return code, codeHash(a.hmacKey, flowID, code), nil
+}
+
+// registrationMessage returns the code hash and the SMS of a registration flow: a real code,
+// or, when the number has an account already, the notice and a random hash that no code
+// matches.
+func (a *Authenticator) registrationMessage(flowID string, taken bool) ([]byte, string, error) {
+	if taken {
+		hash, err := a.randomBytes(32)
+		if err != nil {
+			return nil, "", err
+		}
+		return hash, a.existingAccountText(), nil
+	}
+	code, hash, err := a.newCode(flowID)
+	if err != nil {
+		return nil, "", err
+	}
+	return hash, a.codeText(code), nil
+}
+
+// startFlow stores a new flow, then sends its first message; if the message cannot be sent the
+// flow is deleted.
+func (a *Authenticator) startFlow(ctx context.Context, f storage.Flow, text string) error {
+	if err := a.store.CreateFlow(ctx, f); err != nil {
+		return fmt.Errorf("auth: create flow: %w", err)
+	}
+	if err := a.send(ctx, f, text); err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
+		defer cancel()
+		if derr := a.store.DeleteFlow(dctx, f.ID); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
+			a.log.ErrorContext(ctx, "delete flow after failed SMS", "flow_id", f.ID, "error", derr)
+		}
+		return err
+	}
+	return nil
+}
+
+// send sends text to the flow's phone, mapping the sender's failure to ErrSMSUndeliverable or
+// ErrSMSUnavailable (the sender's error stays in the chain).
+func (a *Authenticator) send(ctx context.Context, f storage.Flow, text string) error {
+	err := a.sender.Send(ctx, sms.Message{To: f.Phone, Body: text, ValidFor: a.cfg.CodeTTL})
+	if err == nil {
+		return nil
+	}
+	kind, class := ErrSMSUnavailable, "unavailable"
+	if errors.Is(err, sms.ErrUndeliverable) {
+		kind, class = ErrSMSUndeliverable, "undeliverable"
+	}
+	a.log.WarnContext(ctx, "SMS not sent", "flow_id", f.ID, "phone", phone.MaskForLog(f.Phone),
+		"class", class, "error", redactPhone(err.Error(), f.Phone))
+	return fmt.Errorf("%w: %w", kind, err)
+}
+
+// loadFlow returns the live flow of that kind (any kind when kind is empty) started by the
+// browser whose hash is given; ErrFlowNotFound otherwise.
+func (a *Authenticator) loadFlow(ctx context.Context, id string, browserHash []byte, kind storage.FlowKind) (storage.Flow, error) {
+	if id == "" || len(id) > maxFlowIDLen {
+		return storage.Flow{}, ErrFlowNotFound
+	}
+	f, err := a.store.GetFlow(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Flow{}, ErrFlowNotFound
+	}
+	if err != nil {
+		return storage.Flow{}, fmt.Errorf("auth: get flow: %w", err)
+	}
+	if subtle.ConstantTimeCompare(f.BrowserHash, browserHash) != 1 {
+		a.log.InfoContext(ctx, "flow refused: another browser", "flow_id", f.ID)
+		return storage.Flow{}, ErrFlowNotFound
+	}
+	if (kind != "" && f.Kind != kind) || !a.clock().Before(f.ExpiresAt) {
+		return storage.Flow{}, ErrFlowNotFound
+	}
+	return f, nil
+}
+
+// checkCode compares the typed code with the flow's current one. On a match it returns the
+// code's hash for the caller to consume; otherwise it counts a wrong try (a malformed code is
+// one too) and returns ErrInvalidCode or ErrTooManyAttempts.
+func (a *Authenticator) checkCode(ctx context.Context, f storage.Flow, code string, now time.Time) ([]byte, error) {
+	switch {
+	case !f.CodeUsedAt.IsZero():
+		return nil, ErrInvalidCode
+	case f.CodeAttempts >= a.cfg.MaxCodeAttempts:
+		return nil, ErrTooManyAttempts
+	case !now.Before(f.CodeExpiresAt):
+		return nil, ErrInvalidCode
+	}
+	if normalized, ok := NormalizeCode(code); ok {
+		hash := codeHash(a.hmacKey, f.ID, normalized)
+		if subtle.ConstantTimeCompare(hash, f.CodeHash) == 1 {
+			return hash, nil
+		}
+	}
+	n, err := a.store.RecordWrongCode(ctx, f.ID, f.CodeHash, a.cfg.MaxCodeAttempts)
+	if errors.Is(err, storage.ErrConflict) {
+		return nil, a.codeState(ctx, f.ID)
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, ErrFlowNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: record wrong code: %w", err)
+	}
+	a.log.InfoContext(ctx, "wrong code", "flow_id", f.ID, "attempts", n)
+	if n >= a.cfg.MaxCodeAttempts {
+		return nil, ErrTooManyAttempts
+	}
+	return nil, ErrInvalidCode
+}
+
+// consumeFailed maps the failure of ConsumeCode or CompleteRegistration.
+func (a *Authenticator) consumeFailed(ctx context.Context, flowID string, err error) error {
+	switch {
+	case errors.Is(err, storage.ErrConflict):
+		return a.codeState(ctx, flowID)
+	case errors.Is(err, storage.ErrNotFound):
+		return ErrFlowNotFound
+	}
+	return fmt.Errorf("auth: consume code: %w", err)
+}
+
+// codeState says why a conditional update on the flow's code matched nothing: the code is dead
+// from wrong tries (ErrTooManyAttempts), or it was used, replaced or has expired
+// (ErrInvalidCode).
+func (a *Authenticator) codeState(ctx context.Context, flowID string) error {
+	f, err := a.store.GetFlow(ctx, flowID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ErrFlowNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("auth: get flow: %w", err)
+	}
+	if f.CodeUsedAt.IsZero() && f.CodeAttempts >= a.cfg.MaxCodeAttempts {
+		return ErrTooManyAttempts
+	}
+	return ErrInvalidCode
+}
+
+func (a *Authenticator) view(f storage.Flow) FlowView {
+	return FlowView{
+		ID:            f.ID,
+		Kind:          f.Kind,
+		MaskedPhone:   phone.Mask(f.Phone),
+		AuthRequestID: f.AuthRequestID,
+		ResendAt:      f.CodeSentAt.Add(a.cfg.ResendInterval),
+		ExpiresAt:     f.ExpiresAt,
+	}
+}
+
+// redactPhone removes a full phone number (with or without its +) from text meant for logs.
+func redactPhone(text, e164 string) string {
+	if e164 == "" {
+		return text
+	}
+	masked := phone.MaskForLog(e164)
+	text = strings.ReplaceAll(text, e164, masked)
+	return strings.ReplaceAll(text, strings.TrimPrefix(e164, "+"), masked)
+}
