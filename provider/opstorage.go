@@ -1,0 +1,460 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/otpidp/otpidp/storage"
+)
+
+// opStorage adapts storage.Storage to zitadel/oidc's op.Storage. Every piece of state goes to
+// the store, so any instance can serve any step.
+type opStorage struct {
+	store  storage.Storage
+	cfg    Config
+	keys   *keys
+	log    *slog.Logger
+	secret []byte // client-secret HMAC key
+
+	mu      sync.Mutex
+	clients map[string]cachedClient // short cache: client secrets are checked on every token request
+}
+
+type cachedClient struct {
+	c       storage.Client
+	fetched time.Time
+}
+
+var _ op.Storage = (*opStorage)(nil)
+
+// familyPrefix marks the "token ID" GetRefreshTokenInfo returns, so RevokeToken can tell a
+// refresh token (revoke its family) from an access token ID.
+const familyPrefix = "family:"
+
+func (s *opStorage) now() time.Time { return s.cfg.Now().UTC() }
+
+func hashValue(v string) []byte {
+	h := sha256.Sum256([]byte(v))
+	return h[:]
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// client returns a client from a cache of a few seconds.
+func (s *opStorage) client(ctx context.Context, id string) (storage.Client, error) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	cc, ok := s.clients[id]
+	s.mu.Unlock()
+	if ok && now.Sub(cc.fetched) < s.cfg.ClientCacheTTL {
+		return cc.c, nil
+	}
+	c, err := s.store.GetClient(ctx, id)
+	if err != nil {
+		return storage.Client{}, err
+	}
+	s.mu.Lock()
+	if len(s.clients) > 10000 {
+		clear(s.clients)
+	}
+	s.clients[id] = cachedClient{c, now}
+	s.mu.Unlock()
+	return c, nil
+}
+
+// ---- authorization requests and codes ----
+
+func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	c, err := s.client(ctx, req.ClientID)
+	if err != nil {
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client").WithParent(err)
+	}
+	// PKCE (RFC 7636, RFC 9700 §2.1.1): only S256; required for public clients.
+	if req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	}
+	if c.Public && req.CodeChallenge == "" {
+		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE is required: send code_challenge with code_challenge_method=S256")
+	}
+	if req.ResponseType != oidc.ResponseTypeCode {
+		return nil, oidc.ErrInvalidRequest().WithDescription("only response_type=code is supported")
+	}
+	id, err := randomHex(16)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	maxAge := int64(-1)
+	if req.MaxAge != nil {
+		maxAge = int64(*req.MaxAge)
+	}
+	locales := make([]string, 0, len(req.UILocales))
+	for _, l := range req.UILocales {
+		locales = append(locales, l.String())
+	}
+	a := storage.AuthRequest{
+		ID:                  id,
+		ClientID:            req.ClientID,
+		RedirectURI:         req.RedirectURI,
+		Scopes:              req.Scopes,
+		State:               req.State,
+		Nonce:               req.Nonce,
+		ResponseType:        string(req.ResponseType),
+		ResponseMode:        string(req.ResponseMode),
+		CodeChallenge:       req.CodeChallenge,
+		CodeChallengeMethod: string(req.CodeChallengeMethod),
+		Prompt:              req.Prompt,
+		MaxAge:              maxAge,
+		LoginHint:           req.LoginHint,
+		UILocales:           locales,
+		BrowserHash:         s.cfg.BrowserFromContext(ctx),
+		CreatedAt:           now,
+		ExpiresAt:           now.Add(s.cfg.AuthRequestTTL),
+	}
+	if err := s.store.CreateAuthRequest(ctx, a); err != nil {
+		return nil, fmt.Errorf("create auth request: %w", err)
+	}
+	return authRequest{a}, nil
+}
+
+func (s *opStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	a, err := s.store.GetAuthRequest(ctx, id)
+	if err != nil {
+		return nil, oidc.ErrInvalidRequest().WithDescription("unknown or expired authorization request").WithParent(err)
+	}
+	if !a.ExpiresAt.After(s.now()) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("the authorization request has expired")
+	}
+	return authRequest{a}, nil
+}
+
+// AuthRequestByCode redeems the code, exactly once, in the store. A second redemption revokes
+// every token issued from the first (RFC 6749 §4.1.2).
+func (s *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	a, err := s.store.ConsumeAuthCode(ctx, hashValue(code), s.now())
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		if rerr := s.store.RevokeFamily(ctx, a.ID, s.now()); rerr != nil {
+			s.log.ErrorContext(ctx, "revoke tokens of a replayed code", "auth_request_id", a.ID, "error", rerr)
+		}
+		s.log.WarnContext(ctx, "authorization code replayed; its tokens are revoked", "client_id", a.ClientID, "auth_request_id", a.ID)
+		return nil, oidc.ErrInvalidGrant().WithDescription("the code was already used")
+	}
+	if err != nil {
+		return nil, oidc.ErrInvalidGrant().WithDescription("invalid or expired code")
+	}
+	return authRequest{a}, nil
+}
+
+func (s *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
+	return s.store.SetAuthCode(ctx, id, hashValue(code), s.now().Add(s.cfg.CodeTTL))
+}
+
+// DeleteAuthRequest keeps the record: a redeemed code must stay recognizable so that a replay
+// revokes its tokens. Garbage collection removes it when it expires.
+func (s *opStorage) DeleteAuthRequest(context.Context, string) error { return nil }
+
+// ---- tokens ----
+
+// grantOf says which family and client a token request belongs to.
+func grantOf(r op.TokenRequest) (familyID, clientID string, audience []string) {
+	switch v := r.(type) {
+	case authRequest:
+		return v.a.ID, v.a.ClientID, v.GetAudience()
+	case *refreshRequest:
+		return v.t.FamilyID, v.t.ClientID, v.t.Audience
+	}
+	return "", "", r.GetAudience()
+}
+
+func (s *opStorage) newAccessToken(r op.TokenRequest) (storage.AccessToken, error) {
+	family, clientID, aud := grantOf(r)
+	if clientID == "" {
+		return storage.AccessToken{}, oidc.ErrUnsupportedGrantType()
+	}
+	id, err := randomHex(16)
+	if err != nil {
+		return storage.AccessToken{}, err
+	}
+	now := s.now()
+	return storage.AccessToken{
+		ID: id, FamilyID: family, ClientID: clientID, UserID: r.GetSubject(),
+		Scopes: r.GetScopes(), Audience: aud, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTokenTTL),
+	}, nil
+}
+
+func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
+	t, err := s.newAccessToken(r)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := s.store.CreateAccessToken(ctx, t); err != nil {
+		return "", time.Time{}, fmt.Errorf("create access token: %w", err)
+	}
+	return t.ID, t.ExpiresAt, nil
+}
+
+func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, current string) (string, string, time.Time, error) {
+	access, err := s.newAccessToken(r)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	value, err := randomToken()
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	rtID, err := randomHex(16)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	now := s.now()
+	next := storage.RefreshToken{
+		ID: rtID, TokenHash: hashValue(value), FamilyID: access.FamilyID, ClientID: access.ClientID,
+		UserID: r.GetSubject(), Scopes: r.GetScopes(), Audience: access.Audience,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshAbsoluteTTL), IdleExpiresAt: now.Add(s.cfg.RefreshIdleTTL),
+	}
+	switch v := r.(type) {
+	case authRequest:
+		next.AMR, next.AuthTime = v.a.AMR, v.a.AuthTime
+		if err := s.store.CreateAccessToken(ctx, access); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("create access token: %w", err)
+		}
+		if err := s.store.CreateRefreshToken(ctx, next); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("create refresh token: %w", err)
+		}
+	case *refreshRequest:
+		next.AMR, next.AuthTime = v.t.AMR, v.t.AuthTime
+		next.ExpiresAt = v.t.ExpiresAt // the absolute lifetime survives rotation
+		if next.IdleExpiresAt.After(next.ExpiresAt) {
+			next.IdleExpiresAt = next.ExpiresAt
+		}
+		err := s.store.RotateRefreshToken(ctx, v.t.ID, next, access, now)
+		switch {
+		case errors.Is(err, storage.ErrAlreadyUsed):
+			s.revokeReplayedFamily(ctx, v.t)
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the refresh token was already used")
+		case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrNotFound):
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("invalid or expired refresh token")
+		case err != nil:
+			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
+		}
+	default:
+		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
+	}
+	return access.ID, value, access.ExpiresAt, nil
+}
+
+func (s *opStorage) revokeReplayedFamily(ctx context.Context, t storage.RefreshToken) {
+	if err := s.store.RevokeFamily(ctx, t.FamilyID, s.now()); err != nil {
+		s.log.ErrorContext(ctx, "revoke replayed refresh token family", "family_id", t.FamilyID, "error", err)
+	}
+	s.log.WarnContext(ctx, "refresh token replayed; its family is revoked", "client_id", t.ClientID, "user_id", t.UserID, "family_id", t.FamilyID)
+}
+
+func (s *opStorage) TokenRequestByRefreshToken(ctx context.Context, value string) (op.RefreshTokenRequest, error) {
+	t, err := s.store.GetRefreshTokenByHash(ctx, hashValue(value))
+	if err != nil {
+		return nil, oidc.ErrInvalidGrant().WithDescription("invalid refresh token")
+	}
+	now := s.now()
+	switch {
+	case !t.UsedAt.IsZero():
+		s.revokeReplayedFamily(ctx, t)
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was already used")
+	case !t.RevokedAt.IsZero(), !t.ExpiresAt.After(now), !t.IdleExpiresAt.After(now):
+		return nil, oidc.ErrInvalidGrant().WithDescription("invalid or expired refresh token")
+	}
+	if _, err := s.store.GetUser(ctx, t.UserID); err != nil {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the user no longer exists")
+	}
+	return &refreshRequest{t: t, scopes: t.Scopes}, nil
+}
+
+// TerminateSession ends the browser's session (RP-initiated logout).
+func (s *opStorage) TerminateSession(ctx context.Context, userID, _ string) error {
+	return s.cfg.EndSession(ctx, userID)
+}
+
+// RevokeToken revokes an access token (by ID) or a refresh token's whole family (RFC 7009).
+func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string) *oidc.Error {
+	now := s.now()
+	if fam, ok := strings.CutPrefix(tokenOrID, familyPrefix); ok {
+		if err := s.store.RevokeFamily(ctx, fam, now); err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+		return nil
+	}
+	t, err := s.store.GetAccessToken(ctx, tokenOrID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // unknown tokens: nothing to do (RFC 7009 §2.2)
+	}
+	if err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	if t.ClientID != clientID {
+		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+	}
+	if err := s.store.RevokeAccessToken(ctx, t.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	return nil
+}
+
+func (s *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, value string) (string, string, error) {
+	t, err := s.store.GetRefreshTokenByHash(ctx, hashValue(value))
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if t.ClientID != clientID {
+		// Another client's token: treat as not a refresh token of this client.
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return t.UserID, familyPrefix + t.FamilyID, nil
+}
+
+// activeAccessToken returns the access token if it is unrevoked and unexpired.
+func (s *opStorage) activeAccessToken(ctx context.Context, id, subject string) (storage.AccessToken, error) {
+	t, err := s.store.GetAccessToken(ctx, id)
+	if err != nil {
+		return storage.AccessToken{}, err
+	}
+	if !t.RevokedAt.IsZero() || !t.ExpiresAt.After(s.now()) || t.UserID != subject {
+		return storage.AccessToken{}, errors.New("token is not active")
+	}
+	return t, nil
+}
+
+// ---- keys ----
+
+func (s *opStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	return s.keys.SigningKey(ctx)
+}
+
+func (s *opStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.RS256}, nil
+}
+
+func (s *opStorage) KeySet(ctx context.Context) ([]op.Key, error) { return s.keys.KeySet(ctx) }
+
+// ---- clients ----
+
+func (s *opStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, err := s.client(ctx, id)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("unknown client %q", id)
+		}
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	return &opClient{c: c, loginPath: s.cfg.LoginPath, idTokenTTL: s.cfg.IDTokenTTL}, nil
+}
+
+func (s *opStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
+	c, err := s.client(ctx, id)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return oidc.ErrInvalidClient().WithDescription("invalid client credentials")
+		}
+		return oidc.ErrServerError().WithParent(err)
+	}
+	if !checkClientSecret(s.secret, c, secret) {
+		return oidc.ErrInvalidClient().WithDescription("invalid client credentials")
+	}
+	return nil
+}
+
+// ---- claims ----
+
+// setUserinfo fills the claims the scopes allow. It always sets Subject: zitadel copies the
+// userinfo over the ID token claims, so an empty subject would empty the token's sub.
+func (s *opStorage) setUserinfo(ctx context.Context, info *oidc.UserInfo, userID string, scopes []string) error {
+	info.Subject = userID
+	if !slices.Contains(scopes, oidc.ScopeProfile) && !slices.Contains(scopes, oidc.ScopePhone) {
+		return nil
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("get user: %w", err)
+	}
+	if slices.Contains(scopes, oidc.ScopeProfile) {
+		info.Name = u.Name
+		info.UpdatedAt = oidc.FromTime(u.UpdatedAt)
+	}
+	if slices.Contains(scopes, oidc.ScopePhone) {
+		info.PhoneNumber = u.Phone
+		info.PhoneNumberVerified = oidc.Bool(u.PhoneVerified)
+	}
+	return nil
+}
+
+func (s *opStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, userID, _ string, scopes []string) error {
+	return s.setUserinfo(ctx, info, userID, scopes)
+}
+
+func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, r op.IDTokenRequest, scopes []string) error {
+	return s.setUserinfo(ctx, info, r.GetSubject(), scopes)
+}
+
+func (s *opStorage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
+	t, err := s.activeAccessToken(ctx, tokenID, subject)
+	if err != nil {
+		return err
+	}
+	if t.UserID == "" {
+		return errors.New("not a user's token")
+	}
+	return s.setUserinfo(ctx, info, t.UserID, t.Scopes)
+}
+
+func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, _ string) error {
+	t, err := s.activeAccessToken(ctx, tokenID, subject)
+	if err != nil {
+		return err
+	}
+	resp.Scope = t.Scopes
+	resp.ClientID = t.ClientID
+	resp.TokenType = oidc.BearerToken
+	resp.Expiration = oidc.FromTime(t.ExpiresAt)
+	resp.IssuedAt = oidc.FromTime(t.CreatedAt)
+	resp.Subject = t.UserID
+	resp.Audience = t.Audience
+	resp.Issuer = op.IssuerFromContext(ctx)
+	return nil
+}
+
+func (s *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+// GetKeyByIDAndClientID: private_key_jwt client authentication is not offered (yet).
+func (s *opStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, oidc.ErrInvalidClient().WithDescription("private_key_jwt is not supported")
+}
+
+// ValidateJWTProfileScopes: the JWT profile grant is not offered.
+func (s *opStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, oidc.ErrUnsupportedGrantType()
+}
+
+func (s *opStorage) Health(ctx context.Context) error { return s.store.Ping(ctx) }

@@ -1,0 +1,264 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/cors"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/otpidp/otpidp/storage"
+)
+
+// Config configures the provider. Zero durations take the defaults in brackets.
+type Config struct {
+	Issuer             string        // exactly as published in discovery
+	LoginPath          string        // ["/login"] where authorization requests are sent to sign in
+	AccessTokenTTL     time.Duration // [15m]
+	IDTokenTTL         time.Duration // [1h]
+	CodeTTL            time.Duration // [60s] authorization codes
+	AuthRequestTTL     time.Duration // [30m] from /authorize to the code
+	RefreshIdleTTL     time.Duration // [30 days]
+	RefreshAbsoluteTTL time.Duration // [90 days]
+	KeyCacheTTL        time.Duration // [1m] how long an instance may sign with a key it read
+	ClientCacheTTL     time.Duration // [5s]
+
+	// BrowserFromContext returns the hash of the browser-binding cookie of the request whose
+	// context this is (the ui package sets it). Authorization requests are bound to it.
+	BrowserFromContext func(context.Context) []byte
+	// EndSession ends the browser session of the request whose context this is
+	// (RP-initiated logout).
+	EndSession func(ctx context.Context, userID string) error
+
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.LoginPath == "" {
+		c.LoginPath = "/login"
+	}
+	def(&c.AccessTokenTTL, 15*time.Minute)
+	def(&c.IDTokenTTL, time.Hour)
+	def(&c.CodeTTL, 60*time.Second)
+	def(&c.AuthRequestTTL, 30*time.Minute)
+	def(&c.RefreshIdleTTL, 30*24*time.Hour)
+	def(&c.RefreshAbsoluteTTL, 90*24*time.Hour)
+	def(&c.KeyCacheTTL, time.Minute)
+	def(&c.ClientCacheTTL, 5*time.Second)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.BrowserFromContext == nil {
+		c.BrowserFromContext = func(context.Context) []byte { return nil }
+	}
+	if c.EndSession == nil {
+		c.EndSession = func(context.Context, string) error { return nil }
+	}
+}
+
+// Provider is the OpenID provider: an http.Handler for the protocol endpoints.
+type Provider struct {
+	op      *op.Provider
+	storage *opStorage
+	issuer  string
+	handler http.Handler
+}
+
+// Secret names in the store.
+const secretNameTokenKey = "token-aes-gcm"
+
+// New builds the provider on store. It creates the first signing key and the server secrets if
+// the store has none yet (safely, when several instances start at once).
+func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, error) {
+	cfg.setDefaults()
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("issuer %q is not an absolute http(s) URL", cfg.Issuer)
+	}
+	secret, err := clientSecretKey(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	tokenKey, err := store.Secret(ctx, secretNameTokenKey, fresh)
+	if err != nil {
+		return nil, fmt.Errorf("token key: %w", err)
+	}
+	if len(tokenKey) != 32 {
+		return nil, errors.New("token key: stored secret is not 32 bytes")
+	}
+	k := &keys{store: store, now: cfg.Now, ttl: cfg.KeyCacheTTL}
+	if err := k.ensure(ctx); err != nil {
+		return nil, err
+	}
+	st := &opStorage{store: store, cfg: cfg, keys: k, log: cfg.Logger, secret: secret, clients: map[string]cachedClient{}}
+
+	var key [32]byte
+	copy(key[:], tokenKey)
+	opCfg := &op.Config{
+		CryptoKey:                key,
+		DefaultLogoutRedirectURI: "/logged-out",
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		SupportedUILocales:       []language.Tag{language.English},
+		SupportedClaims: []string{
+			"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "azp",
+			"name", "updated_at", "phone_number", "phone_number_verified",
+		},
+		SupportedScopes: supportedScopes,
+	}
+	opts := []op.Option{
+		// AES-GCM only: never decrypt legacy unauthenticated AES-CFB tokens.
+		op.WithCrypto(op.NewAES256GCMCrypto(key, "")),
+		// CORS is applied by Handler, per route and per registered origin.
+		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }}),
+		op.WithLogger(cfg.Logger),
+	}
+	if u.Scheme == "http" {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	p, err := op.NewProvider(opCfg, st, op.StaticIssuer(cfg.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("openid provider: %w", err)
+	}
+	prov := &Provider{op: p, storage: st, issuer: cfg.Issuer}
+	prov.handler = prov.wrap(p)
+	return prov, nil
+}
+
+// Handler serves the protocol endpoints.
+func (p *Provider) Handler() http.Handler { return p.handler }
+
+// IssuerInterceptor puts the issuer in the request context; the login pages must be wrapped in
+// it so they can build callback URLs.
+func (p *Provider) IssuerInterceptor(next http.Handler) http.Handler {
+	return op.NewIssuerInterceptor(p.op.IssuerFromRequest).Handler(next)
+}
+
+// CallbackURL is where the login pages send the browser once the user has authenticated for an
+// authorization request.
+func (p *Provider) CallbackURL(ctx context.Context, authRequestID string) string {
+	return op.AuthCallbackURL(p.op)(ctx, authRequestID)
+}
+
+// CallbackPath is the path of the authorization callback.
+func (p *Provider) CallbackPath() string {
+	return p.op.AuthorizationEndpoint().Relative() + "/callback"
+}
+
+// Paths of the endpoints, for the composition root.
+func (p *Provider) Paths() []string {
+	return []string{
+		oidc.DiscoveryEndpoint,
+		p.op.AuthorizationEndpoint().Relative(),
+		p.CallbackPath(),
+		p.op.TokenEndpoint().Relative(),
+		p.op.IntrospectionEndpoint().Relative(),
+		p.op.UserinfoEndpoint().Relative(),
+		p.op.RevocationEndpoint().Relative(),
+		p.op.EndSessionEndpoint().Relative(),
+		p.op.KeysEndpoint().Relative(),
+	}
+}
+
+// wrap mends what zitadel/oidc leaves open: the token endpoint takes POST only; token,
+// introspection and userinfo answers are never cached; CORS only for origins of registered
+// redirect URIs, only on the endpoints browsers call cross-origin, never on authorize.
+func (p *Provider) wrap(next http.Handler) http.Handler {
+	token := p.op.TokenEndpoint().Relative()
+	noStore := map[string]bool{
+		token:                                   true,
+		p.op.IntrospectionEndpoint().Relative(): true,
+		p.op.UserinfoEndpoint().Relative():      true,
+		p.op.RevocationEndpoint().Relative():    true,
+	}
+	corsPaths := map[string]bool{
+		token:                                true,
+		p.op.UserinfoEndpoint().Relative():   true,
+		p.op.RevocationEndpoint().Relative(): true,
+		p.op.KeysEndpoint().Relative():       true,
+		oidc.DiscoveryEndpoint:               true,
+	}
+	origins := &originCache{store: p.storage.store, now: p.storage.cfg.Now, ttl: 30 * time.Second}
+	corsHandler := cors.New(cors.Options{
+		AllowOriginVaryRequestFunc: func(r *http.Request, origin string) (bool, []string) {
+			return corsPaths[r.URL.Path] && origins.allowed(r.Context(), origin), nil
+		},
+		AllowedMethods: []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		MaxAge:         600,
+	})
+	return corsHandler.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if noStore[r.URL.Path] {
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Pragma", "no-cache")
+		}
+		if r.URL.Path == token && r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the token endpoint takes POST only"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	}))
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, e *oidc.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"error":%q,"error_description":%q}`, e.ErrorType, e.Description)
+}
+
+// originCache knows the origins of every registered redirect URI, refreshed every ttl.
+type originCache struct {
+	store storage.Storage
+	now   func() time.Time
+	ttl   time.Duration
+
+	mu      sync.Mutex
+	set     map[string]bool
+	fetched time.Time
+}
+
+func (o *originCache) allowed(ctx context.Context, origin string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.set == nil || o.now().Sub(o.fetched) > o.ttl {
+		clients, err := o.store.ListClients(ctx)
+		if err != nil {
+			return false
+		}
+		set := map[string]bool{}
+		for _, c := range clients {
+			for _, ru := range c.RedirectURIs {
+				if u, err := url.Parse(ru); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+					set[strings.ToLower(u.Scheme+"://"+u.Host)] = true
+				}
+			}
+		}
+		o.set, o.fetched = set, o.now()
+	}
+	return o.set[strings.ToLower(origin)]
+}
