@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/otpidp/otpidp/provider"
+	"github.com/otpidp/otpidp/storage"
+)
+
+const clientAddUsage = `Usage: otpidp client add --name NAME --redirect-uri URI [FLAGS]
+
+Register a relying party and print its client_id and, for a confidential client, its
+client_secret. The secret is shown only this once: otpidp keeps only a keyed hash of it.
+
+Redirect URIs must be https, or http on a loopback host (localhost, 127.0.0.1, [::1]).
+
+Flags:
+`
+
+const clientListUsage = `Usage: otpidp client list [FLAGS]
+
+List the registered relying parties. Secrets are never shown.
+
+Flags:
+`
+
+const clientRemoveUsage = `Usage: otpidp client remove ID [FLAGS]
+
+Delete the relying party with this client_id.
+
+Flags:
+`
+
+// clientJSON is a client as client add --json and client list --json print it.
+type clientJSON struct {
+	ClientID               string    `json:"client_id"`
+	ClientSecret           string    `json:"client_secret,omitempty"`
+	Name                   string    `json:"name"`
+	RedirectURIs           []string  `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris"`
+	Public                 bool      `json:"public"`
+	FirstParty             bool      `json:"first_party"`
+	GrantTypes             []string  `json:"grant_types"`
+	AccessTokenFormat      string    `json:"access_token_format"`
+	CreatedAt              time.Time `json:"created_at,omitzero"`
+	Issuer                 string    `json:"issuer,omitempty"`
+	Discovery              string    `json:"discovery_url,omitempty"`
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func runClientAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("client add", clientAddUsage, stderr)
+	cf := addConfigFlags(fs, envDatabaseURL)
+	var spec provider.ClientSpec
+	fs.StringVar(&spec.Name, "name", "", "the application's name, shown to users (required)")
+	fs.Var((*listFlag)(&spec.RedirectURIs), "redirect-uri", "a redirect URI (required; repeat for more)")
+	fs.Var((*listFlag)(&spec.PostLogoutRedirectURIs), "post-logout-redirect-uri", "a URI to return to after logout (repeat for more)")
+	fs.BoolVar(&spec.Public, "public", false, "a public client (a native or browser app): no secret, PKCE required")
+	fs.BoolVar(&spec.FirstParty, "first-party", false, "your own application: users are not asked for consent")
+	fs.Var((*commaListFlag)(&spec.GrantTypes), "grant", "grant types, comma-separated: authorization_code, refresh_token (default both)")
+	fs.StringVar(&spec.AccessTokenFormat, "access-token", provider.AccessTokenOpaque, "access token format: opaque or jwt")
+	asJSON := fs.Bool("json", false, "print the client as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return flagUsageFailure(fs, "client add: unexpected argument %q", fs.Arg(0))
+	}
+	// Check the spec before touching the database: a wrong value is a usage error.
+	if err := spec.Validate(); err != nil {
+		return clientSpecFailure(fs, err)
+	}
+	cfg, err := cf.load(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	id, secret, err := provider.RegisterClient(ctx, store, spec, time.Now())
+	if err != nil {
+		return clientSpecFailure(fs, fmt.Errorf("register client: %w", err))
+	}
+	discovery := cfg.Issuer + "/.well-known/openid-configuration"
+	if *asJSON {
+		return writeJSON(stdout, clientJSON{
+			ClientID:               id,
+			ClientSecret:           secret,
+			Name:                   spec.Name,
+			RedirectURIs:           nonNil(spec.RedirectURIs),
+			PostLogoutRedirectURIs: nonNil(spec.PostLogoutRedirectURIs),
+			Public:                 spec.Public,
+			FirstParty:             spec.FirstParty,
+			GrantTypes:             nonNil(spec.GrantTypes),
+			AccessTokenFormat:      spec.AccessTokenFormat,
+			Issuer:                 cfg.Issuer,
+			Discovery:              discovery,
+		})
+	}
+	fmt.Fprintf(stdout, "Registered client %q.\n\n", spec.Name)
+	fmt.Fprintf(stdout, "client_id:     %s\n", id)
+	if spec.Public {
+		fmt.Fprintf(stdout, "client_secret: (none: a public client; use PKCE with S256)\n")
+	} else {
+		fmt.Fprintf(stdout, "client_secret: %s\n\n", secret)
+		fmt.Fprintf(stdout, "Store the client secret now: it is shown only this once (otpidp keeps only a hash of it).\n")
+	}
+	fmt.Fprintf(stdout, "\nissuer:        %s\ndiscovery:     %s\n", cfg.Issuer, discovery)
+	return nil
+}
+
+// clientSpecFailure turns a *provider.ClientError into a usage error listing every problem;
+// other errors pass through.
+func clientSpecFailure(fs *flag.FlagSet, err error) error {
+	var ce *provider.ClientError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	return flagUsageFailure(fs, "client add: invalid client:\n  - %s", strings.Join(ce.Problems, "\n  - "))
+}
+
+func runClientList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("client list", clientListUsage, stderr)
+	cf := addConfigFlags(fs, envDatabaseURL)
+	asJSON := fs.Bool("json", false, "print the clients as a JSON array")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return flagUsageFailure(fs, "client list: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := cf.load(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	clients, err := store.ListClients(ctx)
+	if err != nil {
+		return fmt.Errorf("list clients: %w", err)
+	}
+
+	if *asJSON {
+		out := make([]clientJSON, 0, len(clients))
+		for _, c := range clients {
+			out = append(out, clientJSON{
+				ClientID:               c.ID,
+				Name:                   c.Name,
+				RedirectURIs:           nonNil(c.RedirectURIs),
+				PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
+				Public:                 c.Public,
+				FirstParty:             c.FirstParty,
+				GrantTypes:             nonNil(c.GrantTypes),
+				AccessTokenFormat:      c.AccessTokenFormat,
+				CreatedAt:              c.CreatedAt.UTC(),
+			})
+		}
+		return writeJSON(stdout, out)
+	}
+	if len(clients) == 0 {
+		fmt.Fprintln(stdout, "No clients. Register one with: otpidp client add --name NAME --redirect-uri URI")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tGRANTS\tACCESS TOKEN\tREDIRECT URIS\tCREATED")
+	for _, c := range clients {
+		kind := "confidential"
+		if c.Public {
+			kind = "public"
+		}
+		if c.FirstParty {
+			kind += ",first-party"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, oneLine(c.Name), kind,
+			strings.Join(c.GrantTypes, ","), c.AccessTokenFormat, strings.Join(c.RedirectURIs, " "),
+			c.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// oneLine keeps a name from breaking the table.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func runClientRemove(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("client remove", clientRemoveUsage, stderr)
+	cf := addConfigFlags(fs, envDatabaseURL)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return flagUsageFailure(fs, "client remove: the client ID is missing")
+	}
+	id := fs.Arg(0)
+	// Flags may also follow the ID.
+	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return flagUsageFailure(fs, "client remove: unexpected argument %q (one ID at a time)", fs.Arg(0))
+	}
+	cfg, err := cf.load(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	c, err := store.GetClient(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client with ID %q (see otpidp client list)", id)
+	} else if err != nil {
+		return fmt.Errorf("get client %q: %w", id, err)
+	}
+	if err := store.DeleteClient(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client with ID %q (see otpidp client list)", id)
+	} else if err != nil {
+		return fmt.Errorf("remove client %q: %w", id, err)
+	}
+	fmt.Fprintf(stdout, "Removed client %s (%q).\n", id, c.Name)
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

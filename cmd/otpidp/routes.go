@@ -1,0 +1,98 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/otpidp/otpidp/provider"
+	"github.com/otpidp/otpidp/ui"
+)
+
+// routes is the whole URL surface of otpidp, in one place.
+//
+//	/healthz                                liveness (no database)
+//	/readyz                                 readiness (database answers)
+//	/.well-known/openid-configuration, /keys, /oauth/token, /oauth/introspect,
+//	/userinfo, /revoke                      protocol endpoints (zitadel/oidc)
+//	/authorize, /authorize/callback, /end_session
+//	                                        browser-facing protocol endpoints
+//	/login, /register, /code, /code/resend, /account, /logout, /logged-out, /static/*
+//	                                        pages (ui)
+//	/demo, /demo/login, /demo/callback      demo relying party (development only)
+func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.Handler {
+	r := chi.NewRouter()
+	r.Use(recoverer(d))
+
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintln(w, "ok")
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if err := d.store.Ping(r.Context()); err != nil {
+			d.logger.WarnContext(r.Context(), "not ready", "error", err)
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+
+	protocol := prov.Handler()
+	// Pages: a browser-binding cookie, strict security headers, cross-origin POSTs refused (the
+	// per-form CSRF tokens are checked by the handlers too), and the issuer in the context.
+	pagesStack := func(h http.Handler) http.Handler {
+		return pages.Browser(ui.SecurityHeaders(http.NewCrossOriginProtection().Handler(prov.IssuerInterceptor(h))))
+	}
+	r.Group(func(r chi.Router) {
+		r.Use(pagesStack)
+		pages.Routes(r)
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/account", http.StatusFound)
+		})
+	})
+	// Browser-facing protocol endpoints are bound to the browser too, and their unredirectable
+	// errors become the error page rather than plain text.
+	browserProtocol := pages.Browser(ui.SecurityHeaders(pages.FriendlyErrors(protocol)))
+	r.Handle("/authorize", browserProtocol)
+	r.Handle(prov.CallbackPath(), pages.Browser(ui.SecurityHeaders(pages.BoundCallback(pages.FriendlyErrors(protocol)))))
+	r.Handle("/end_session", browserProtocol)
+	// Everything else the provider serves (discovery, keys, token, introspection, userinfo,
+	// revocation).
+	r.Handle("/*", protocol)
+
+	if demo != nil {
+		r.Route("/demo", demo.routes)
+	}
+	return r
+}
+
+// recoverer keeps the process alive after a panic in a handler: a generic 500 with a reference,
+// the detail in the log (LOG-05, WEB-10).
+func recoverer(d deps) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					b := make([]byte, 6)
+					_, _ = rand.Read(b)
+					ref := hex.EncodeToString(b)
+					d.logger.ErrorContext(r.Context(), "panic", "reference", ref, "path", r.URL.Path, "panic", fmt.Sprint(v), "time", time.Now().UTC())
+					w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+					w.Header().Set("Cache-Control", "no-store")
+					w.WriteHeader(http.StatusInternalServerError)
+					fmt.Fprintf(w, "Something went wrong on our side. Please try again. Reference: %s\n", ref)
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/otpidp/otpidp/provider"
+	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/provider/sms"
+	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/ui"
+)
+
+// shutdownGrace is how long in-flight requests get after SIGTERM: below Kubernetes' default
+// 30 s grace period.
+const shutdownGrace = 20 * time.Second
+
+// gcInterval is how often an instance deletes expired rows.
+const gcInterval = 10 * time.Minute
+
+// serve runs the provider until ctx ends.
+func serve(ctx context.Context, cfg Config, store storage.Storage, logger *slog.Logger, stdout io.Writer) error {
+	sender, err := newSender(cfg, logger, stdout)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	return serveOn(ctx, ln, deps{cfg: cfg, store: store, logger: logger, sender: sender, now: time.Now})
+}
+
+// newSender picks the SMS sender the configuration asks for.
+func newSender(cfg Config, logger *slog.Logger, stdout io.Writer) (sms.Sender, error) {
+	switch cfg.SMS {
+	case "twilio":
+		return sms.NewTwilio(sms.TwilioConfig{
+			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
+			From: cfg.TwilioPhoneNumber, APIURL: cfg.TwilioAPIURL,
+		})
+	case "console":
+		if !cfg.Dev {
+			if !cfg.SMSExplicit {
+				return nil, &configError{Problems: []string{"the issuer is not a localhost address, so SMS must go through Twilio: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER (or OTPIDP_SMS=console to print codes to the console anyway)"}}
+			}
+			logger.Warn("SMS codes are printed to the console (OTPIDP_SMS=console): nobody receives a text message; use this only for testing")
+		}
+		return sms.NewConsole(stdout), nil
+	}
+	return nil, &configError{Problems: []string{fmt.Sprintf("OTPIDP_SMS %q is not console or twilio", cfg.SMS)}}
+}
+
+// deps is everything the server is built from; tests build it with fakes.
+type deps struct {
+	cfg    Config
+	store  storage.Storage
+	logger *slog.Logger
+	sender sms.Sender
+	now    func() time.Time
+}
+
+// serveOn serves on ln until ctx ends, then shuts down gracefully.
+func serveOn(ctx context.Context, ln net.Listener, d deps) error {
+	h, err := newHandler(ctx, d)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn),
+	}
+	gcCtx, stopGC := context.WithCancel(ctx)
+	defer stopGC()
+	go collectGarbage(gcCtx, d)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	d.logger.Info("otpidp is serving", "issuer", d.cfg.Issuer, "addr", ln.Addr().String(), "sms", d.cfg.SMS)
+	if d.cfg.Dev {
+		d.logger.Info("demo app: open " + d.cfg.Issuer + "/demo")
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	d.logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// collectGarbage deletes expired rows now and then; on several instances each does it, which
+// is harmless.
+func collectGarbage(ctx context.Context, d deps) {
+	t := time.NewTicker(gcInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.store.GarbageCollect(ctx, d.now().UTC()); err != nil && ctx.Err() == nil {
+				d.logger.Warn("garbage collection", "error", err)
+			}
+		}
+	}
+}
+
+// newHandler builds the whole server: provider, pages and, in development, the demo app.
+func newHandler(ctx context.Context, d deps) (http.Handler, error) {
+	issuer, err := url.Parse(d.cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	authn, err := auth.New(ctx, d.store, d.sender, auth.Config{
+		ProductName: d.cfg.ProductName, OriginHost: d.cfg.OriginHost(), DefaultRegion: d.cfg.DefaultRegion,
+	}, auth.WithClock(d.now), auth.WithLogger(d.logger))
+	if err != nil {
+		return nil, fmt.Errorf("authenticator: %w", err)
+	}
+	// The pages and the provider need each other's functions; pages is set before any request.
+	var pages *ui.UI
+	prov, err := provider.New(ctx, d.store, provider.Config{
+		Issuer:             d.cfg.Issuer,
+		BrowserFromContext: ui.BrowserHash,
+		EndSession:         func(ctx context.Context, userID string) error { return pages.EndSession(ctx, userID) },
+		Now:                d.now,
+		Logger:             d.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	pages, err = ui.New(ctx, ui.Config{
+		ProductName: d.cfg.ProductName, Issuer: d.cfg.Issuer, Secure: issuer.Scheme == "https",
+		Now: d.now, Logger: d.logger,
+	}, d.store, authn, prov.CallbackURL)
+	if err != nil {
+		return nil, err
+	}
+	var demo *demoApp
+	if d.cfg.Dev {
+		demo, err = newDemo(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return routes(d, prov, pages, demo), nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/storage/postgres"
+	"github.com/otpidp/otpidp/storage/sqlite"
+)
+
+// openStore opens the backend that databaseURL names: "" or sqlite:PATH for an SQLite file,
+// postgres:// or postgresql:// for PostgreSQL. It does not migrate.
+func openStore(ctx context.Context, databaseURL string) (storage.Storage, error) {
+	backend, target, err := parseDatabaseURL(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database URL %q: %w", redactDatabaseURL(databaseURL), err)
+	}
+	switch backend {
+	case backendPostgres:
+		s, err := postgres.Open(ctx, target)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL database %s: %w", redactDatabaseURL(target), err)
+		}
+		return s, nil
+	case backendSQLite:
+		s, err := sqlite.Open(ctx, target)
+		if err != nil {
+			return nil, fmt.Errorf("open SQLite database %s: %w", target, err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("database URL %q: unknown backend %q", redactDatabaseURL(databaseURL), backend)
+}
+
+// openMigratedStore opens the store and applies the migrations it lacks, so that every command
+// works on a fresh database.
+func openMigratedStore(ctx context.Context, databaseURL string) (storage.Storage, error) {
+	s, err := openStore(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("migrate database %s: %w", redactDatabaseURL(databaseURL), err), s.Close())
+	}
+	return s, nil
+}
