@@ -63,7 +63,7 @@ func (o *outbox) count() int {
 var codeRE = regexp.MustCompile(`#(\d{6})\s*$`)
 
 // lastCode is the code of the newest message to a number (from the origin-bound last line).
-func (o *outbox) lastCode(t *testing.T, to string) string {
+func (o *outbox) lastCode(t testing.TB, to string) string {
 	t.Helper()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -126,9 +126,9 @@ func (s *syncBuffer) String() string {
 
 // stores returns the backends the end-to-end tests run on: SQLite always, PostgreSQL when
 // OTPIDP_TEST_DATABASE_URL is set (and it must be set when CI is).
-func stores(t *testing.T) map[string]func(t *testing.T) storage.Storage {
-	m := map[string]func(t *testing.T) storage.Storage{
-		"sqlite": func(t *testing.T) storage.Storage {
+func stores(t testing.TB) map[string]func(t testing.TB) storage.Storage {
+	m := map[string]func(t testing.TB) storage.Storage{
+		"sqlite": func(t testing.TB) storage.Storage {
 			s, err := sqlite.Open(t.Context(), t.TempDir()+"/otpidp.db")
 			if err != nil {
 				t.Fatal(err)
@@ -144,12 +144,12 @@ func stores(t *testing.T) map[string]func(t *testing.T) storage.Storage {
 		}
 		return m
 	}
-	m["postgres"] = func(t *testing.T) storage.Storage { return freshPostgres(t, url) }
+	m["postgres"] = func(t testing.TB) storage.Storage { return freshPostgres(t, url) }
 	return m
 }
 
 // freshPostgres opens a store on a new, empty schema of the test database.
-func freshPostgres(t *testing.T, base string) storage.Storage {
+func freshPostgres(t testing.TB, base string) storage.Storage {
 	t.Helper()
 	ctx := t.Context()
 	b := make([]byte, 6)
@@ -184,7 +184,7 @@ func freshPostgres(t *testing.T, base string) storage.Storage {
 }
 
 // startServer runs otpidp on a loopback port with store, until the test ends.
-func startServer(t *testing.T, store storage.Storage) *testServer {
+func startServer(t testing.TB, store storage.Storage) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -232,11 +232,11 @@ func startServer(t *testing.T, store storage.Storage) *testServer {
 
 // browser is a cookie-keeping HTTP client that does not follow redirects to the relying party.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	client *http.Client
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, client: &http.Client{
 		Jar:     jar,
@@ -295,7 +295,7 @@ var (
 	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 )
 
-func formFields(t *testing.T, body, action string) url.Values {
+func formFields(t testing.TB, body, action string) url.Values {
 	t.Helper()
 	for _, m := range formRE.FindAllStringSubmatch(body, -1) {
 		if m[1] != action {
@@ -319,7 +319,7 @@ type relyingParty struct {
 	verifier   *oidc.IDTokenVerifier
 }
 
-func registerRP(t *testing.T, ts *testServer, public bool) *relyingParty {
+func registerRP(t testing.TB, ts *testServer, public bool) *relyingParty {
 	t.Helper()
 	id, secret, err := provider.RegisterClient(t.Context(), ts.store, provider.ClientSpec{
 		Name: "Test app", RedirectURIs: []string{rpRedirect}, PostLogoutRedirectURIs: []string{rpLoggedOut}, Public: public,
@@ -354,7 +354,7 @@ func (rp *relyingParty) start(extra ...oauth2.AuthCodeOption) authorization {
 }
 
 // codeFrom checks the redirect to the relying party and returns its code.
-func codeFrom(t *testing.T, r response, a authorization) string {
+func codeFrom(t testing.TB, r response, a authorization) string {
 	t.Helper()
 	if r.status != http.StatusFound && r.status != http.StatusSeeOther {
 		t.Fatalf("expected a redirect to the relying party, got %d at %s:\n%s", r.status, r.url, r.body)
@@ -380,7 +380,7 @@ const (
 )
 
 // register goes from the relying party's authorization URL through registration and the code.
-func register(t *testing.T, ts *testServer, b *browser, a authorization) response {
+func register(t testing.TB, ts *testServer, b *browser, a authorization) response {
 	t.Helper()
 	login := b.get(a.url)
 	if login.status != http.StatusOK || login.url.Path != "/login" {
@@ -398,7 +398,7 @@ func register(t *testing.T, ts *testServer, b *browser, a authorization) respons
 }
 
 // signIn goes from the authorization URL through the password and the code.
-func signIn(t *testing.T, ts *testServer, b *browser, a authorization, password string) response {
+func signIn(t testing.TB, ts *testServer, b *browser, a authorization, password string) response {
 	t.Helper()
 	login := b.get(a.url)
 	if login.url.Path != "/login" {
@@ -411,7 +411,7 @@ func signIn(t *testing.T, ts *testServer, b *browser, a authorization, password 
 	return b.submit(codePage, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)})
 }
 
-func (rp *relyingParty) exchange(t *testing.T, code string, a authorization) (*oauth2.Token, *oidc.IDToken, error) {
+func (rp *relyingParty) exchange(t testing.TB, code string, a authorization) (*oauth2.Token, *oidc.IDToken, error) {
 	t.Helper()
 	tok, err := rp.oauth.Exchange(t.Context(), code, oauth2.VerifierOption(a.verifier))
 	if err != nil {
@@ -432,7 +432,7 @@ func (rp *relyingParty) exchange(t *testing.T, code string, a authorization) (*o
 }
 
 // introspect asks the introspection endpoint about token as the relying party.
-func (rp *relyingParty) introspect(t *testing.T, ts *testServer, token string) map[string]any {
+func (rp *relyingParty) introspect(t testing.TB, ts *testServer, token string) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, ts.issuer+"/oauth/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -453,7 +453,7 @@ func (rp *relyingParty) introspect(t *testing.T, ts *testServer, token string) m
 	return m
 }
 
-func (rp *relyingParty) revoke(t *testing.T, ts *testServer, token, hint string) {
+func (rp *relyingParty) revoke(t testing.TB, ts *testServer, token, hint string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, ts.issuer+"/revoke", strings.NewReader(url.Values{"token": {token}, "token_type_hint": {hint}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -625,7 +625,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 // assertNoSecretsLogged scans the server's log for values that must never appear in it.
-func assertNoSecretsLogged(t *testing.T, ts *testServer, secrets []string) {
+func assertNoSecretsLogged(t testing.TB, ts *testServer, secrets []string) {
 	t.Helper()
 	logs := ts.logs.String()
 	ts.sms.mu.Lock()
