@@ -15,6 +15,8 @@ func (p *Provider) routes() http.Handler {
 	mux.Handle(oidc.DiscoveryEndpoint, own(p.handleDiscovery))
 	mux.Handle(p.op.AuthorizationEndpoint().Relative(), own(p.handleAuthorize))
 	mux.Handle(p.CallbackPath(), own(p.handleCallback))
+	mux.Handle(p.op.IntrospectionEndpoint().Relative(), own(p.handleIntrospect))
+	mux.Handle(p.op.UserinfoEndpoint().Relative(), own(p.handleUserinfo))
 	mux.Handle("/", p.op)
 	return mux
 }

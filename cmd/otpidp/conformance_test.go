@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -420,6 +421,150 @@ func TestConformance(t *testing.T) {
 				a = third.start()
 				if r := b.get(a.url); r.url.Path != "/consent" {
 					t.Fatalf("more scopes than consented: %d %s", r.status, r.url)
+				}
+			})
+
+			t.Run("rfc7662-introspection", func(t *testing.T) {
+				a := rp.start()
+				tok, _, err := rp.exchange(t, codeFrom(t, b.get(a.url), a), a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				post := func(form url.Values, basic bool) (int, http.Header, string) {
+					req, _ := http.NewRequest(http.MethodPost, ts.issuer+"/oauth/introspect", strings.NewReader(form.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					if basic {
+						req.SetBasicAuth(rp.id, rp.secret)
+					}
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer resp.Body.Close()
+					body, _ := io.ReadAll(resp.Body)
+					return resp.StatusCode, resp.Header, strings.TrimSpace(string(body))
+				}
+				// Unauthenticated or wrongly authenticated: 401 invalid_client, JSON.
+				for name, form := range map[string]url.Values{
+					"none":         {"token": {tok.AccessToken}},
+					"wrong secret": {"token": {tok.AccessToken}, "client_id": {rp.id}, "client_secret": {"nope"}},
+					"public-style": {"token": {tok.AccessToken}, "client_id": {rp.id}},
+				} {
+					status, h, body := post(form, false)
+					if status != http.StatusUnauthorized || !strings.Contains(body, `"error":"invalid_client"`) || h.Get("WWW-Authenticate") == "" || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+						t.Errorf("%s: %d %q %q", name, status, h.Get("WWW-Authenticate"), body)
+					}
+				}
+				// client_secret_post works as well as basic; active answers carry the members.
+				status, h, body := post(url.Values{"token": {tok.AccessToken}, "client_id": {rp.id}, "client_secret": {rp.secret}}, false)
+				var m map[string]any
+				_ = json.Unmarshal([]byte(body), &m)
+				if status != http.StatusOK || h.Get("Cache-Control") != "no-store" {
+					t.Fatalf("client_secret_post: %d %q", status, h.Get("Cache-Control"))
+				}
+				for _, k := range []string{"active", "sub", "client_id", "scope", "aud", "iss", "exp", "iat", "token_type"} {
+					if _, ok := m[k]; !ok {
+						t.Errorf("active introspection lacks %s: %s", k, body)
+					}
+				}
+				// Everything else is exactly {"active":false}.
+				for name, token := range map[string]string{
+					"unknown": "not-a-token", "malformed": "a.b.c", "empty": "", "ID token": tok.Extra("id_token").(string),
+					"refresh token": tok.RefreshToken, "tampered": tok.AccessToken[:len(tok.AccessToken)-2] + "xx",
+				} {
+					if status, _, body := post(url.Values{"token": {token}}, true); status != http.StatusOK || body != `{"active":false}` {
+						t.Errorf("%s: %d %s", name, status, body)
+					}
+				}
+				ts.clock.advance(16 * time.Minute)
+				defer ts.clock.advance(-16 * time.Minute)
+				if _, _, body := post(url.Values{"token": {tok.AccessToken}}, true); body != `{"active":false}` {
+					t.Errorf("expired: %s", body)
+				}
+			})
+
+			t.Run("oidcc-userinfo-get, -post-header, -post-body", func(t *testing.T) {
+				a := rp.start()
+				tok, _, err := rp.exchange(t, codeFrom(t, b.get(a.url), a), a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				call := func(method, auth, body string) (int, http.Header, map[string]any) {
+					req, _ := http.NewRequest(method, ts.issuer+"/userinfo", strings.NewReader(body))
+					if auth != "" {
+						req.Header.Set("Authorization", auth)
+					}
+					if body != "" {
+						req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					}
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer resp.Body.Close()
+					var m map[string]any
+					_ = json.NewDecoder(resp.Body).Decode(&m)
+					return resp.StatusCode, resp.Header, m
+				}
+				for name, c := range map[string][3]string{
+					"get":         {http.MethodGet, "Bearer " + tok.AccessToken, ""},
+					"post-header": {http.MethodPost, "Bearer " + tok.AccessToken, ""},
+					"post-body":   {http.MethodPost, "", url.Values{"access_token": {tok.AccessToken}}.Encode()},
+				} {
+					status, h, m := call(c[0], c[1], c[2])
+					if status != http.StatusOK || m["phone_number"] != testPhone || h.Get("Cache-Control") != "no-store" {
+						t.Errorf("%s: %d %v", name, status, m)
+					}
+				}
+				for name, c := range map[string][3]string{
+					"no token":  {http.MethodGet, "", ""},
+					"bad token": {http.MethodGet, "Bearer nope", ""},
+					"ID token":  {http.MethodGet, "Bearer " + tok.Extra("id_token").(string), ""},
+					"basic":     {http.MethodGet, "Basic " + tok.AccessToken, ""},
+				} {
+					status, h, _ := call(c[0], c[1], c[2])
+					if status != http.StatusUnauthorized || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
+						t.Errorf("%s: %d %q", name, status, h.Get("WWW-Authenticate"))
+					}
+				}
+				rp.revoke(t, ts, tok.AccessToken, "access_token")
+				if status, h, _ := call(http.MethodGet, "Bearer "+tok.AccessToken, ""); status != http.StatusUnauthorized || !strings.Contains(h.Get("WWW-Authenticate"), `error="invalid_token"`) {
+					t.Errorf("revoked token: %d %q", status, h.Get("WWW-Authenticate"))
+				}
+			})
+
+			t.Run("oidcc-refresh-token (revocation ends the family; another client is refused)", func(t *testing.T) {
+				a := rp.start()
+				tok, _, err := rp.exchange(t, codeFrom(t, b.get(a.url), a), a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				other := registerRP(t, ts, false)
+				stale := *tok
+				stale.Expiry = time.Now().Add(-time.Hour)
+				if _, err := other.oauth.TokenSource(t.Context(), &stale).Token(); err == nil {
+					t.Fatal("another client used the refresh token")
+				}
+				tok2, err := rp.oauth.TokenSource(t.Context(), &stale).Token()
+				if err != nil {
+					t.Fatalf("refresh: %v", err)
+				}
+				rp.revoke(t, ts, tok2.RefreshToken, "refresh_token")
+				if got := rp.introspect(t, ts, tok2.AccessToken); got["active"] != false {
+					t.Fatalf("revoking the refresh token must end the family's access tokens: %v", got)
+				}
+			})
+
+			t.Run("refresh tokens only with offline_access", func(t *testing.T) {
+				cfg := rp.oauth
+				cfg.Scopes = []string{"openid", "profile"}
+				a := rp.start()
+				tok, err := cfg.Exchange(t.Context(), codeFrom(t, b.get(cfg.AuthCodeURL(a.state, oidc.Nonce(a.nonce), oauth2.S256ChallengeOption(a.verifier))), a), oauth2.VerifierOption(a.verifier))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tok.RefreshToken != "" {
+					t.Fatal("a refresh token without offline_access")
 				}
 			})
 
