@@ -53,6 +53,11 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, nil, err)
 		return
 	}
+	// The library's loopback rule ignores the host as well as the port; otpidp's does not.
+	if !matchRedirectURI(client.RedirectURIs(), client.ApplicationType() == op.ApplicationTypeNative, req.RedirectURI) {
+		p.authorizeError(w, r, nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("the redirect_uri is not registered for this client"))
+		return
+	}
 	target := &responseTarget{redirectURI: req.RedirectURI, state: req.State, formPost: req.ResponseMode == oidc.ResponseModeFormPost}
 	switch {
 	case req.RequestParam != "":

@@ -186,6 +186,33 @@ func TestConformance(t *testing.T) {
 				}
 			})
 
+			t.Run("RFC 8252 loopback redirect on any port, native apps only", func(t *testing.T) {
+				id, _, err := provider.RegisterClient(t.Context(), ts.store, provider.ClientSpec{
+					Name: "CLI", RedirectURIs: []string{"http://127.0.0.1/callback"}, Public: true, FirstParty: true,
+				}, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg := oauth2.Config{ClientID: id, Endpoint: rp.oauth.Endpoint, Scopes: []string{"openid"}}
+				v := oauth2.GenerateVerifier()
+				cfg.RedirectURL = rpRedirect // http://127.0.0.1:1/callback: another port
+				if q := redirectParams(t, b.get(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v)))); q.Get("code") == "" {
+					t.Fatalf("loopback on another port: %v", q)
+				}
+				for _, other := range []string{"http://localhost:1/callback", "http://[::1]:1/callback", "http://127.0.0.1:1/callback/x"} {
+					cfg.RedirectURL = other
+					if r := b.get(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v))); r.location != "" || r.status != http.StatusBadRequest {
+						t.Fatalf("%s: %d %q", other, r.status, r.location)
+					}
+				}
+				// A confidential web client's loopback URI gets no port freedom.
+				cfg = rp.oauth
+				cfg.RedirectURL = "http://127.0.0.1:2/callback"
+				if r := b.get(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v))); r.location != "" || r.status != http.StatusBadRequest {
+					t.Fatalf("web client on another port: %d %q", r.status, r.location)
+				}
+			})
+
 			t.Run("oidcc-request-uri-unsigned (refused)", func(t *testing.T) {
 				a := rp.start(oauth2.SetAuthURLParam("request_uri", "https://attacker.example/req"))
 				wantAuthError(t, ts, b.get(a.url), "request_uri_not_supported", a.state)
