@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"slices"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -16,8 +17,18 @@ var _ op.AuthRequest = authRequest{}
 
 func (r authRequest) GetID() string { return r.a.ID }
 
-// GetACR is empty: otpidp has one authentication level and says what it did in amr.
-func (r authRequest) GetACR() string                     { return "" }
+// GetACR is the OpenID PAPE multi-factor policy after a password and an SMS code (amr says
+// which); empty otherwise.
+func (r authRequest) GetACR() string {
+	if slices.Contains(r.a.AMR, "mfa") {
+		return ACRMultiFactor
+	}
+	return ""
+}
+
+// ACRMultiFactor is the acr of a sign-in with more than one factor.
+const ACRMultiFactor = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+
 func (r authRequest) GetAMR() []string                   { return r.a.AMR }
 func (r authRequest) GetAudience() []string              { return []string{r.a.ClientID} }
 func (r authRequest) GetAuthTime() time.Time             { return r.a.AuthTime }

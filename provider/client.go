@@ -213,3 +213,31 @@ func randomHex(n int) (string, error) {
 	}
 	return hex.EncodeToString(b), nil
 }
+
+// matchRedirectURI is otpidp's redirect URI rule: uri must equal a registered redirect URI
+// byte for byte, except that a native app's loopback registration (http://127.0.0.1/…,
+// http://[::1]/…) matches on any port (RFC 8252 §7.3): same scheme, host, path and query.
+func matchRedirectURI(registered []string, native bool, uri string) bool {
+	for _, r := range registered {
+		if r == uri {
+			return true
+		}
+	}
+	if !native {
+		return false
+	}
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "http" || !isLoopbackHost(u.Hostname()) || u.User != nil || u.Fragment != "" || strings.Contains(uri, "#") {
+		return false
+	}
+	for _, r := range registered {
+		ru, err := url.Parse(r)
+		if err != nil || ru.Scheme != "http" || !isLoopbackHost(ru.Hostname()) || ru.Port() != "" {
+			continue
+		}
+		if u.Hostname() == ru.Hostname() && u.EscapedPath() == ru.EscapedPath() && u.RawQuery == ru.RawQuery {
+			return true
+		}
+	}
+	return false
+}

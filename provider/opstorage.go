@@ -83,7 +83,7 @@ func (s *opStorage) client(ctx context.Context, id string) (storage.Client, erro
 
 // ---- authorization requests and codes ----
 
-func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
 	c, err := s.client(ctx, req.ClientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client").WithParent(err)
@@ -126,6 +126,7 @@ func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		MaxAge:              maxAge,
 		LoginHint:           req.LoginHint,
 		UILocales:           locales,
+		HintSubject:         hintSubject,
 		BrowserHash:         s.cfg.BrowserFromContext(ctx),
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(s.cfg.AuthRequestTTL),

@@ -24,6 +24,7 @@ import (
 type Config struct {
 	Issuer             string        // exactly as published in discovery
 	LoginPath          string        // ["/login"] where authorization requests are sent to sign in
+	ConsentPath        string        // ["/consent"] where users are asked for consent
 	AccessTokenTTL     time.Duration // [15m]
 	IDTokenTTL         time.Duration // [1h]
 	CodeTTL            time.Duration // [60s] authorization codes
@@ -52,6 +53,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LoginPath == "" {
 		c.LoginPath = "/login"
+	}
+	if c.ConsentPath == "" {
+		c.ConsentPath = "/consent"
 	}
 	def(&c.AccessTokenTTL, 15*time.Minute)
 	def(&c.IDTokenTTL, time.Hour)
@@ -145,7 +149,7 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 		return nil, fmt.Errorf("openid provider: %w", err)
 	}
 	prov := &Provider{op: p, storage: st, issuer: cfg.Issuer}
-	prov.handler = prov.wrap(p)
+	prov.handler = prov.wrap(prov.routes())
 	return prov, nil
 }
 

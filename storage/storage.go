@@ -75,6 +75,7 @@ type AuthRequest struct {
 	MaxAge              int64 // seconds; -1 when the request had no max_age
 	LoginHint           string
 	UILocales           []string
+	HintSubject         string // sub of a verified id_token_hint; empty without one
 	BrowserHash         []byte // SHA-256 of the browser-binding cookie that started it
 
 	// Set when the user has authenticated (CompleteAuthRequest).
@@ -281,4 +282,6 @@ type Storage interface {
 	// GarbageCollect deletes what expired before now: flows, auth requests (and their codes),
 	// sessions, access and refresh tokens. Live rows are untouched.
 	GarbageCollect(ctx context.Context, now time.Time) error
+
+	ConsentStorage
 }

@@ -77,7 +77,8 @@ func (u *UI) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, p := range a.Prompt {
 			if p == "none" {
-				http.Redirect(w, r, errorRedirect(a, "login_required", "the user is not signed in", u.cfg.Issuer), http.StatusFound)
+				// The provider answers login_required, in the request's response mode.
+				http.Redirect(w, r, u.callback(r.Context(), id), http.StatusFound)
 				return
 			}
 		}

@@ -414,6 +414,9 @@ func sessionSatisfies(s storage.Session, a storage.AuthRequest, now time.Time) b
 	if a.MaxAge >= 0 && now.Sub(s.AuthTime) > time.Duration(a.MaxAge)*time.Second {
 		return false
 	}
+	if a.HintSubject != "" && a.HintSubject != s.UserID {
+		return false // id_token_hint names another user
+	}
 	return true
 }
 

@@ -322,7 +322,7 @@ type relyingParty struct {
 func registerRP(t testing.TB, ts *testServer, public bool) *relyingParty {
 	t.Helper()
 	id, secret, err := provider.RegisterClient(t.Context(), ts.store, provider.ClientSpec{
-		Name: "Test app", RedirectURIs: []string{rpRedirect}, PostLogoutRedirectURIs: []string{rpLoggedOut}, Public: public,
+		Name: "Test app", RedirectURIs: []string{rpRedirect}, PostLogoutRedirectURIs: []string{rpLoggedOut}, Public: public, FirstParty: true,
 	}, time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ import (
 //	/userinfo, /revoke                      protocol endpoints (zitadel/oidc)
 //	/authorize, /authorize/callback, /end_session
 //	                                        browser-facing protocol endpoints
-//	/login, /register, /code, /code/resend, /account, /logout, /logged-out, /static/*
+//	/login, /register, /code, /code/resend, /account, /logout, /logged-out, /consent, /static/*
 //	                                        pages (ui)
 //	/demo, /demo/login, /demo/callback      demo relying party (development only)
 func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.Handler {
@@ -52,6 +52,7 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 	r.Group(func(r chi.Router) {
 		r.Use(pagesStack)
 		pages.Routes(r)
+		pages.ProtocolRoutes(r)
 		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/account", http.StatusFound)
 		})
@@ -61,7 +62,10 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 	browserProtocol := pages.Browser(ui.SecurityHeaders(pages.FriendlyErrors(protocol)))
 	r.Handle("/authorize", browserProtocol)
 	r.Handle(prov.CallbackPath(), pages.Browser(ui.SecurityHeaders(pages.BoundCallback(pages.FriendlyErrors(protocol)))))
-	r.Handle("/end_session", browserProtocol)
+	r.Handle("/end_session", pages.Browser(ui.SecurityHeaders(prov.IssuerInterceptor(pages.EndSessionHandler(func(r *http.Request) (ui.LogoutRequest, error) {
+		l, err := prov.ValidateLogout(r)
+		return ui.LogoutRequest{Subject: l.Subject, ClientName: l.ClientName, RedirectURI: l.RedirectURI}, err
+	})))))
 	// Everything else the provider serves (discovery, keys, token, introspection, userinfo,
 	// revocation).
 	r.Handle("/*", protocol)

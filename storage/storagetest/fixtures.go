@@ -58,6 +58,7 @@ func newAuthRequest(id string) storage.AuthRequest {
 		MaxAge:              -1,
 		LoginHint:           "+15550000001",
 		UILocales:           []string{"fr-CA", "en"},
+		HintSubject:         "u1",
 		BrowserHash:         hash("browser-" + id),
 		CreatedAt:           at(-time.Minute),
 		ExpiresAt:           at(30 * time.Minute),
