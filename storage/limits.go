@@ -60,7 +60,8 @@ type LimitStore interface {
 	// needed). ErrConflict when the run changed or is blocked: someone else claimed it.
 	ClaimAttempt(ctx context.Context, subject, factor string, seen Failures, until, now time.Time) error
 	// RecordFailure adds one failure at now and returns the new count. A run whose last
-	// failure is at or before resetBefore starts again at 1. BlockedUntil is left as it is.
+	// failure is at or before resetBefore starts again at 1 (a zero resetBefore never resets
+	// the run). BlockedUntil is left as it is.
 	RecordFailure(ctx context.Context, subject, factor string, now, resetBefore time.Time) (int, error)
 	// ResetFailures ends the run (a success, or an operator restoring the factor).
 	ResetFailures(ctx context.Context, subject, factor string) error

@@ -168,7 +168,7 @@ const recordFailure = `
 INSERT INTO auth_failures (subject, factor, count, last_failure_at, blocked_until)
 VALUES (?1, ?2, 1, ?3, NULL)
 ON CONFLICT (subject, factor) DO UPDATE SET
-    count = CASE WHEN auth_failures.last_failure_at IS NULL OR auth_failures.last_failure_at > ?4
+    count = CASE WHEN ?4 IS NULL OR auth_failures.last_failure_at IS NULL OR auth_failures.last_failure_at > ?4
         THEN auth_failures.count + 1 ELSE 1 END,
     last_failure_at = excluded.last_failure_at
 RETURNING count`

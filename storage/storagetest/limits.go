@@ -183,11 +183,15 @@ func limitTests() []subtest {
 			if n, _ := s.RecordFailure(ctx, "u1", "password", at(time.Hour), at(3*time.Minute)); n != 1 {
 				t.Fatalf("stale run: RecordFailure = %d, want 1", n)
 			}
+			// A zero resetBefore never resets the run.
+			if n, _ := s.RecordFailure(ctx, "u1", "sms", at(1000*time.Hour), time.Time{}); n != 2 {
+				t.Fatalf("zero resetBefore: RecordFailure = %d, want 2", n)
+			}
 			mustOK(t, "ResetFailures", s.ResetFailures(ctx, "u1", "password"))
 			if f, _ := s.GetFailures(ctx, "u1", "password"); f.Count != 0 {
 				t.Fatalf("after reset: %+v", f)
 			}
-			if f, _ := s.GetFailures(ctx, "u1", "sms"); f.Count != 1 {
+			if f, _ := s.GetFailures(ctx, "u1", "sms"); f.Count != 2 {
 				t.Fatalf("resetting password reset sms: %+v", f)
 			}
 		}},
