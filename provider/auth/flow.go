@@ -116,7 +116,7 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 		a.audit(ctx, EventPasswordFailed, user.ID, e164, authRequestID, "wrong_password")
 		return FlowView{}, ErrInvalidCredentials
 	}
-	if err := a.store.ResetFailures(ctx, "phone:"+e164, factorPassword); err != nil {
+	if err := a.store.ResetFailures(ctx, "phone:"+e164, FactorPassword); err != nil {
 		return FlowView{}, fmt.Errorf("auth: login: reset failures: %w", err)
 	}
 	if err := a.store.Untake(ctx, now, limits...); err != nil {
@@ -188,7 +188,7 @@ func (a *Authenticator) VerifyLogin(ctx context.Context, flowID string, browserH
 	if _, err := a.store.ConsumeCode(ctx, f.ID, hash, a.cfg.MaxCodeAttempts, now); err != nil {
 		return Result{}, a.consumeFailed(ctx, f.ID, err)
 	}
-	if err := a.store.ResetFailures(ctx, f.UserID, factorSMS); err != nil {
+	if err := a.store.ResetFailures(ctx, f.UserID, FactorSMS); err != nil {
 		a.log.ErrorContext(ctx, "reset code failures", "error", err)
 	}
 	a.audit(ctx, EventCodeOK, f.UserID, f.Phone, f.AuthRequestID, "login")

@@ -195,10 +195,11 @@ var (
 // SwitchSMSPaused is the operator switch that stops every SMS (otpidp sms pause|resume).
 const SwitchSMSPaused = "sms_paused"
 
-// Failure-run factors.
+// Failure-run factors (storage.LimitStore's factor argument). The password runs are kept per
+// phone number ("phone:+…"), the SMS runs per user ID.
 const (
-	factorPassword = "password"
-	factorSMS      = "sms"
+	FactorPassword = "password"
+	FactorSMS      = "sms"
 )
 
 func limitOf(name string, r Rate, max int) storage.Limit {
@@ -324,7 +325,7 @@ func (a *Authenticator) loginLimits(ctx context.Context) []storage.Limit {
 // are not, it claims this attempt (so that parallel attempts cannot all slip through).
 func (a *Authenticator) throttled(ctx context.Context, e164 string, now time.Time) (bool, error) {
 	subject := "phone:" + e164
-	f, err := a.store.GetFailures(ctx, subject, factorPassword)
+	f, err := a.store.GetFailures(ctx, subject, FactorPassword)
 	if err != nil {
 		return false, fmt.Errorf("auth: get failures: %w", err)
 	}
@@ -335,7 +336,7 @@ func (a *Authenticator) throttled(ctx context.Context, e164 string, now time.Tim
 	if !f.LastFailureAt.IsZero() && !f.LastFailureAt.After(now.Add(-a.cfg.Limits.FailureReset)) {
 		n = 0
 	}
-	err = a.store.ClaimAttempt(ctx, subject, factorPassword, f, now.Add(a.loginDelay(n+1)), now)
+	err = a.store.ClaimAttempt(ctx, subject, FactorPassword, f, now.Add(a.loginDelay(n+1)), now)
 	if errors.Is(err, storage.ErrConflict) {
 		return true, nil
 	}
@@ -348,7 +349,7 @@ func (a *Authenticator) throttled(ctx context.Context, e164 string, now time.Tim
 // passwordFailed records a failed password for the number (known or not) and reports whether
 // it started a delay.
 func (a *Authenticator) passwordFailed(ctx context.Context, e164 string, now time.Time) {
-	n, err := a.store.RecordFailure(ctx, "phone:"+e164, factorPassword, now, now.Add(-a.cfg.Limits.FailureReset))
+	n, err := a.store.RecordFailure(ctx, "phone:"+e164, FactorPassword, now, now.Add(-a.cfg.Limits.FailureReset))
 	if err != nil {
 		a.log.ErrorContext(ctx, "record password failure", "error", err)
 		return
@@ -360,7 +361,7 @@ func (a *Authenticator) passwordFailed(ctx context.Context, e164 string, now tim
 
 // smsFactorDisabled reports whether the user's SMS factor is disabled by wrong codes.
 func (a *Authenticator) smsFactorDisabled(ctx context.Context, userID string) (bool, error) {
-	f, err := a.store.GetFailures(ctx, userID, factorSMS)
+	f, err := a.store.GetFailures(ctx, userID, FactorSMS)
 	if err != nil {
 		return false, fmt.Errorf("auth: get code failures: %w", err)
 	}
@@ -373,7 +374,7 @@ func (a *Authenticator) codeFailed(ctx context.Context, f storage.Flow, now time
 	if f.UserID == "" {
 		return
 	}
-	n, err := a.store.RecordFailure(ctx, f.UserID, factorSMS, now, time.Time{})
+	n, err := a.store.RecordFailure(ctx, f.UserID, FactorSMS, now, time.Time{})
 	if err != nil {
 		a.log.ErrorContext(ctx, "record code failure", "error", err)
 		return
@@ -387,7 +388,7 @@ func (a *Authenticator) codeFailed(ctx context.Context, f storage.Flow, now time
 // RestoreSMSFactor re-enables a user's SMS factor after it was disabled by wrong codes: for an
 // operator, or after a recovery code.
 func (a *Authenticator) RestoreSMSFactor(ctx context.Context, userID string) error {
-	if err := a.store.ResetFailures(ctx, userID, factorSMS); err != nil {
+	if err := a.store.ResetFailures(ctx, userID, FactorSMS); err != nil {
 		return fmt.Errorf("auth: restore SMS factor: %w", err)
 	}
 	a.audit(ctx, "sms_factor.restored", userID, "", "", "")

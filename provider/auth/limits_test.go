@@ -174,7 +174,7 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 			wg.Go(func() { _ = e.tryLogin(ctx, "wrong password 2") })
 		}
 		wg.Wait()
-		f, err := e.store.GetFailures(t.Context(), "phone:"+testPhone, factorPassword)
+		f, err := e.store.GetFailures(t.Context(), "phone:"+testPhone, FactorPassword)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func TestUnknownPhoneThrottled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f, _ := e.store.GetFailures(t.Context(), "phone:"+testPhone, factorPassword)
+	f, _ := e.store.GetFailures(t.Context(), "phone:"+testPhone, FactorPassword)
 	if f.Count != 5 || !f.BlockedUntil.After(e.clock.Now()) {
 		t.Fatalf("failures of an unknown number: %+v", f)
 	}
