@@ -40,15 +40,19 @@ func runSMS(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fs := newFlagSet("sms "+sub, smsUsage, stderr)
 	cf := addConfigFlags(fs, envDatabaseURL)
+	var userID string
+	if sub == "restore" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		userID, args = args[0], args[1:] // "sms restore ID --database-url …"
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var userID string
 	if sub == "restore" {
-		if fs.NArg() != 1 {
+		if userID == "" && fs.NArg() == 1 {
+			userID = fs.Arg(0)
+		} else if userID == "" || fs.NArg() > 0 {
 			return flagUsageFailure(fs, "sms restore needs one USER_ID")
 		}
-		userID = fs.Arg(0)
 	} else if fs.NArg() > 0 {
 		return flagUsageFailure(fs, "sms %s: unexpected argument %q", sub, fs.Arg(0))
 	}

@@ -638,6 +638,8 @@ func assertNoSecretsLogged(t *testing.T, ts *testServer, secrets []string) {
 		if c := codeRE.FindStringSubmatch(m.Body); c != nil {
 			secrets = append(secrets, "#"+c[1], "is "+c[1])
 		}
+		// Every number a text went to, with and without its +.
+		secrets = append(secrets, m.To, strings.TrimPrefix(m.To, "+"))
 	}
 	ts.sms.mu.Unlock()
 	for _, s := range secrets {
