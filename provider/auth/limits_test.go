@@ -460,8 +460,17 @@ func TestSMSFactorLockout(t *testing.T) {
 		if _, err := e.a.VerifyLogin(t.Context(), v.ID, browser("a"), e.sms.lastCode(t)); err != nil {
 			t.Fatalf("right code after 6 wrong ones in a row: %v", err)
 		}
-		// The success ended the run: 7 more in a row disable the factor.
-		wrongs(5)
+		// The success ended the run: 7 more in a row disable the factor. A resend does not
+		// end the run.
+		v = wrongs(5)
+		e.clock.Advance(30 * time.Second)
+		if _, err := e.a.Resend(t.Context(), v.ID, browser("a")); err != nil {
+			t.Fatal(err)
+		}
+		u, _ := e.store.GetUserByPhone(t.Context(), testPhone)
+		if f, _ := e.store.GetFailures(t.Context(), u.ID, FactorSMS); f.Count != 5 {
+			t.Fatalf("after a resend the run is %d, want 5", f.Count)
+		}
 		v = wrongs(2)
 		if _, err := e.a.VerifyLogin(t.Context(), v.ID, browser("a"), e.sms.lastCode(t)); !errors.Is(err, ErrSMSFactorDisabled) {
 			t.Fatalf("right code after the 7th wrong one: %v", err)
@@ -469,7 +478,6 @@ func TestSMSFactorLockout(t *testing.T) {
 		if _, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a")); !errors.Is(err, ErrSMSFactorDisabled) {
 			t.Fatalf("sign-in with the factor disabled: %v", err)
 		}
-		u, _ := e.store.GetUserByPhone(t.Context(), testPhone)
 		if err := e.a.RestoreSMSFactor(t.Context(), u.ID); err != nil {
 			t.Fatal(err)
 		}
