@@ -107,14 +107,15 @@ func (u *UI) handleLogin(w http.ResponseWriter, r *http.Request) {
 	phoneInput := r.PostFormValue("phone")
 	flow, err := u.auth.StartLogin(r.Context(), phoneInput, r.PostFormValue("password"), id, BrowserHash(r.Context()))
 	if err != nil {
-		msg, status := "", http.StatusBadRequest
+		msg, status, limited := limitMessage(w, err)
 		switch {
+		case limited:
 		case errors.Is(err, auth.ErrInvalidCredentials):
 			msg, status = msgBadCredentials, http.StatusUnauthorized
 		case errors.Is(err, auth.ErrInvalidPhone):
-			msg = msgBadPhone
+			msg, status = msgBadPhone, http.StatusBadRequest
 		case errors.Is(err, auth.ErrSMSUndeliverable):
-			msg = msgUndeliverable
+			msg, status = msgUndeliverable, http.StatusBadRequest
 		case errors.Is(err, auth.ErrSMSUnavailable):
 			msg, status = msgSMSUnavailable, http.StatusServiceUnavailable
 		default:
@@ -155,7 +156,13 @@ func (u *UI) handleRegister(w http.ResponseWriter, r *http.Request) {
 		view := registerPage{page: u.base(r, "register", client), AuthRequestID: id, Name: name, Phone: phoneInput}
 		status := http.StatusBadRequest
 		var fe *auth.FieldError
+		msg, limitStatus, limited := limitMessage(w, err)
 		switch {
+		case limited:
+			view.Error, status = msg, limitStatus
+			if errors.Is(err, auth.ErrSMSCountryNotAllowed) {
+				view.ErrorField = "phone"
+			}
 		case errors.As(err, &fe):
 			view.Error, view.ErrorField = fe.Message(), fe.Field
 		case errors.Is(err, auth.ErrInvalidPhone):
@@ -247,7 +254,11 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 	res, err := verify(r.Context(), f.ID, browser, r.PostFormValue("code"))
 	if err != nil {
 		view := u.codeView(r, f)
+		status := http.StatusBadRequest
+		msg, limitStatus, limited := limitMessage(w, err)
 		switch {
+		case limited:
+			view.Error, status = msg, limitStatus
 		case errors.Is(err, auth.ErrInvalidCode):
 			view.Error = msgBadCode
 		case errors.Is(err, auth.ErrTooManyAttempts):
@@ -259,7 +270,7 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 			u.internalError(w, r, err)
 			return
 		}
-		u.render(w, r, http.StatusBadRequest, "code", view)
+		u.render(w, r, status, "code", view)
 		return
 	}
 	if err := u.startSession(w, r, res); err != nil {
@@ -296,10 +307,13 @@ func (u *UI) handleResend(w http.ResponseWriter, r *http.Request) {
 	view := u.codeView(r, cur)
 	status := http.StatusBadRequest
 	var soon *auth.TooSoonError
+	msg, limitStatus, limited := limitMessage(w, err)
 	switch {
+	case limited:
+		view.Error, status = msg, limitStatus
 	case errors.As(err, &soon):
 		secs := int(soon.RetryAfter.Round(time.Second).Seconds())
-		view.Error, view.ResendIn, status = fmt.Sprintf("Please wait %d seconds before asking for a new code.", secs), secs, http.StatusTooManyRequests
+		view.Error, view.ResendIn, status = fmt.Sprintf("Please wait %s before asking for a new code.", waitText(soon.RetryAfter)), secs, http.StatusTooManyRequests
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
 	case errors.Is(err, auth.ErrSMSUndeliverable):
 		view.Error = msgUndeliverable

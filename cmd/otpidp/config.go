@@ -37,10 +37,10 @@ const (
 
 // configKeys lists every key loadConfig reads, in the order of the README's table.
 func configKeys() []string {
-	return []string{
+	return append([]string{
 		envIssuer, envAddr, envDatabaseURL, envSMS, envTwilioSID, envTwilioToken, envTwilioPhone,
 		envTwilioAPIURL, envDefaultRegion, envProductName, envDev, envLogLevel,
-	}
+	}, abuseConfigKeys()...)
 }
 
 // Defaults.
@@ -78,6 +78,8 @@ type Config struct {
 	ProductName   string // OTPIDP_PRODUCT_NAME: shown in pages and SMS texts
 	Dev           bool   // OTPIDP_DEV: development mode (demo app); default true for a localhost issuer
 	LogLevel      string // OTPIDP_LOG_LEVEL: debug, info, warn or error
+
+	Abuse AbuseConfig // rate limits, throttles, trusted proxies (abuse_config.go)
 
 	// EnvFile is the .env file that was read, empty when none was.
 	EnvFile string
@@ -244,6 +246,7 @@ func resolveConfig(cf *configFlags, getenv func(string) string, stderr io.Writer
 	} else {
 		c.Dev = isLoopbackURL(c.Issuer)
 	}
+	problems = append(problems, c.resolveAbuse(lookup)...)
 	return c, problems
 }
 

@@ -69,6 +69,8 @@ Commands:
   client list         list the registered relying parties
   client remove ID    delete a relying party
   user add            create a user; the password is read from standard input
+  sms pause|resume    stop or restart every SMS on every instance (also: sms status, sms restore USER_ID)
+  audit               print the audit log (--user ID, --since 24h)
   help                show this help
 
 Run "otpidp COMMAND -h" for the flags of a command. Configuration comes from flags, the
@@ -116,6 +118,10 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return runUserAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
 		}
 		return usageFailure(stderr, usage, `"otpidp user" needs a subcommand: add`)
+	case "sms":
+		return runSMS(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/otpidp/otpidp/provider"
+	"github.com/otpidp/otpidp/provider/reqinfo"
 	"github.com/otpidp/otpidp/ui"
 )
 
@@ -27,6 +28,7 @@ import (
 func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.Handler {
 	r := chi.NewRouter()
 	r.Use(recoverer(d))
+	r.Use(reqinfo.Middleware(d.cfg.Abuse.TrustedProxies)) // client IP and request ID
 
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -68,7 +70,7 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 	})))))
 	// Everything else the provider serves (discovery, keys, token, introspection, userinfo,
 	// revocation).
-	r.Handle("/*", protocol)
+	r.Handle("/*", protocolLimits(d)(protocol))
 
 	if demo != nil {
 		r.Route("/demo", demo.routes)

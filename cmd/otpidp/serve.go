@@ -122,6 +122,9 @@ func collectGarbage(ctx context.Context, d deps) {
 			if err := d.store.GarbageCollect(ctx, d.now().UTC()); err != nil && ctx.Err() == nil {
 				d.logger.Warn("garbage collection", "error", err)
 			}
+			if err := d.store.PruneCounters(ctx, d.now().UTC()); err != nil && ctx.Err() == nil {
+				d.logger.Warn("prune rate-limit counters", "error", err)
+			}
 		}
 	}
 }
@@ -134,6 +137,7 @@ func newHandler(ctx context.Context, d deps) (http.Handler, error) {
 	}
 	authn, err := auth.New(ctx, d.store, d.sender, auth.Config{
 		ProductName: d.cfg.ProductName, OriginHost: d.cfg.OriginHost(), DefaultRegion: d.cfg.DefaultRegion,
+		Limits: d.cfg.authLimits(),
 	}, auth.WithClock(d.now), auth.WithLogger(d.logger))
 	if err != nil {
 		return nil, fmt.Errorf("authenticator: %w", err)

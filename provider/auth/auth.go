@@ -95,6 +95,7 @@ type Config struct {
 	FlowTTL             time.Duration // default 15m
 	Argon2              Argon2Params  // default {19 MiB, 2, 1, 16, 32}; zero fields take the default
 	MaxConcurrentHashes int           // default 2*GOMAXPROCS
+	Limits              Limits        // abuse limits (limits.go); zero fields take their defaults
 }
 
 const (
@@ -144,6 +145,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxConcurrentHashes == 0 {
 		c.MaxConcurrentHashes = 2 * runtime.GOMAXPROCS(0)
 	}
+	c.Limits = c.Limits.withDefaults()
 	return c
 }
 
@@ -170,6 +172,7 @@ func (c Config) validate() error {
 	if err := c.Argon2.check(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Limits.problems()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("auth: invalid config: %w", errors.Join(errs...))
 	}

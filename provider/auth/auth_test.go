@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
@@ -322,8 +323,17 @@ func TestNewDefaults(t *testing.T) {
 		FlowTTL:             15 * time.Minute,
 		Argon2:              Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
 		MaxConcurrentHashes: cap(e.a.hashSem),
+		Limits: Limits{
+			LoginThrottleAfter: 5, LoginDelay: 30 * time.Second, LoginMaxDelay: 15 * time.Minute,
+			FailureReset: 12 * time.Hour, LoginPerIP: Rate{30, 15 * time.Minute}, LoginGlobal: Rate{600, time.Minute},
+			ResendMaxInterval: 30 * time.Minute, SMSFactorMaxFailures: 100,
+			SMSPhoneHourly: Rate{5, time.Hour}, SMSPhoneDaily: Rate{10, 24 * time.Hour},
+			SMSIPHourly: Rate{10, time.Hour}, SMSPrefixHourly: Rate{10, time.Hour},
+			SMSCountryDaily: Rate{1000, 24 * time.Hour}, SMSGlobalHourly: Rate{300, time.Hour},
+			SMSGlobalDaily: Rate{3000, 24 * time.Hour}, SMSReservePercent: 20,
+		},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
 	if got.MaxConcurrentHashes < 2 {

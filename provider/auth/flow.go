@@ -41,8 +41,11 @@ type Result struct {
 
 // StartLogin checks the phone number and password and, when they are right, sends a code to
 // the user's stored, verified phone (OTP-08). Errors: ErrInvalidPhone when phoneInput is not a
-// phone number; ErrInvalidCredentials for an unknown number or a wrong password, at the same
-// cost (PH-05); ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent (the
+// phone number; ErrInvalidCredentials for an unknown number, a wrong password, or a number
+// whose attempts are being delayed after failures, all at the same cost (PH-05, BF-01);
+// *LimitError (ErrRateLimited) when this client or everyone failed too often lately, or when an
+// SMS limit refuses the code; ErrSMSFactorDisabled after too many wrong codes in a row;
+// ErrSMSPaused, ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent (the
 // flow is then gone).
 func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, authRequestID string, browserHash []byte) (FlowView, error) {
 	if len(browserHash) == 0 {
@@ -57,17 +60,47 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 		a.log.InfoContext(ctx, "login refused", "reason", "password_too_long", "phone", phone.MaskForLog(e164))
 		return FlowView{}, ErrInvalidCredentials
 	}
+	now := a.clock()
+	// Per-IP and overall failures: one unit is taken now and given back if the password is
+	// right, so that concurrent attempts cannot overshoot the limit.
+	limits := a.loginLimits(ctx)
+	refusal, err := a.store.Take(ctx, now, limits...)
+	if err != nil {
+		return FlowView{}, fmt.Errorf("auth: login: count attempt: %w", err)
+	}
+	if refusal != nil {
+		scope := ScopeLoginIP
+		if refusal.Limit == limits[1] {
+			scope = ScopeLoginGlobal
+		}
+		a.log.WarnContext(ctx, "login refused", "reason", scope, "phone", phone.MaskForLog(e164))
+		a.audit(ctx, EventLoginRateLimited, "", e164, authRequestID, scope)
+		return FlowView{}, &LimitError{Scope: scope, RetryAfter: retryAfter(refusal.ResetAt, now)}
+	}
+	throttled, err := a.throttled(ctx, e164, now)
+	if err != nil {
+		return FlowView{}, fmt.Errorf("auth: login: %w", err)
+	}
 	user, err := a.store.GetUserByPhone(ctx, e164)
-	if errors.Is(err, storage.ErrNotFound) {
-		// Same work as for a known number: a full hash against the dummy.
+	known := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return FlowView{}, fmt.Errorf("auth: login: get user: %w", err)
+	}
+	if throttled || !known {
+		// Same work as for a known number and a wrong password: a full hash against the dummy,
+		// and the same answer.
 		if _, err := a.VerifyPassword(ctx, password, a.dummyHash); err != nil {
 			return FlowView{}, fmt.Errorf("auth: login: %w", err)
 		}
-		a.log.InfoContext(ctx, "login refused", "reason", "unknown_phone", "phone", phone.MaskForLog(e164))
+		reason, event := "unknown_phone", EventPasswordFailed
+		if throttled {
+			reason, event = "throttled", EventLoginThrottled
+		} else {
+			a.passwordFailed(ctx, e164, now)
+		}
+		a.log.InfoContext(ctx, "login refused", "reason", reason, "phone", phone.MaskForLog(e164))
+		a.audit(ctx, event, "", e164, authRequestID, reason)
 		return FlowView{}, ErrInvalidCredentials
-	}
-	if err != nil {
-		return FlowView{}, fmt.Errorf("auth: login: get user: %w", err)
 	}
 	ok, err := a.VerifyPassword(ctx, password, user.PasswordHash)
 	if errors.Is(err, ErrMalformedHash) {
@@ -78,12 +111,31 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 		return FlowView{}, fmt.Errorf("auth: login: %w", err)
 	}
 	if !ok {
+		a.passwordFailed(ctx, e164, now)
 		a.log.InfoContext(ctx, "login refused", "reason", "wrong_password", "user_id", user.ID, "phone", phone.MaskForLog(e164))
+		a.audit(ctx, EventPasswordFailed, user.ID, e164, authRequestID, "wrong_password")
 		return FlowView{}, ErrInvalidCredentials
+	}
+	if err := a.store.ResetFailures(ctx, "phone:"+e164, FactorPassword); err != nil {
+		return FlowView{}, fmt.Errorf("auth: login: reset failures: %w", err)
+	}
+	if err := a.store.Untake(ctx, now, limits...); err != nil {
+		a.log.ErrorContext(ctx, "give back login attempt", "error", err)
 	}
 	if !user.PhoneVerified {
 		a.log.InfoContext(ctx, "login refused", "reason", "phone_unverified", "user_id", user.ID, "phone", phone.MaskForLog(e164))
 		return FlowView{}, ErrInvalidCredentials
+	}
+	a.audit(ctx, EventPasswordOK, user.ID, e164, authRequestID, "")
+	a.upgradeHash(ctx, user, password)
+	if disabled, err := a.smsFactorDisabled(ctx, user.ID); err != nil {
+		return FlowView{}, err
+	} else if disabled {
+		a.log.InfoContext(ctx, "login refused", "reason", "sms_factor_disabled", "user_id", user.ID)
+		return FlowView{}, ErrSMSFactorDisabled
+	}
+	if err := a.allowSMS(ctx, smsSignIn, user.Phone); err != nil {
+		return FlowView{}, err
 	}
 
 	id, err := a.newFlowID()
@@ -94,7 +146,6 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 	if err != nil {
 		return FlowView{}, err
 	}
-	now := a.clock()
 	f := storage.Flow{
 		ID:            id,
 		Kind:          storage.FlowLogin,
@@ -112,6 +163,7 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 	if err := a.startFlow(ctx, f, a.codeText(code)); err != nil {
 		return FlowView{}, err
 	}
+	a.audit(ctx, EventCodeSent, user.ID, f.Phone, authRequestID, "login")
 	a.log.InfoContext(ctx, "login code sent", "user_id", user.ID, "phone", phone.MaskForLog(f.Phone), "flow_id", f.ID)
 	return a.view(f), nil
 }
@@ -123,6 +175,11 @@ func (a *Authenticator) VerifyLogin(ctx context.Context, flowID string, browserH
 	if err != nil {
 		return Result{}, err
 	}
+	if disabled, err := a.smsFactorDisabled(ctx, f.UserID); err != nil {
+		return Result{}, err
+	} else if disabled {
+		return Result{}, ErrSMSFactorDisabled
+	}
 	now := a.clock()
 	hash, err := a.checkCode(ctx, f, code, now)
 	if err != nil {
@@ -131,6 +188,10 @@ func (a *Authenticator) VerifyLogin(ctx context.Context, flowID string, browserH
 	if _, err := a.store.ConsumeCode(ctx, f.ID, hash, a.cfg.MaxCodeAttempts, now); err != nil {
 		return Result{}, a.consumeFailed(ctx, f.ID, err)
 	}
+	if err := a.store.ResetFailures(ctx, f.UserID, FactorSMS); err != nil {
+		a.log.ErrorContext(ctx, "reset code failures", "error", err)
+	}
+	a.audit(ctx, EventCodeOK, f.UserID, f.Phone, f.AuthRequestID, "login")
 	a.log.InfoContext(ctx, "login verified", "user_id", f.UserID, "flow_id", f.ID)
 	return Result{UserID: f.UserID, AuthTime: now, AMR: amrPasswordSMS(), AuthRequestID: f.AuthRequestID}, nil
 }
@@ -138,13 +199,23 @@ func (a *Authenticator) VerifyLogin(ctx context.Context, flowID string, browserH
 // StartRegistration validates a new account (name, mobile number, password policy), hashes the
 // password and sends a code to the number. A number that already has an account gets the very
 // same answer (REG-01) but an informational SMS instead of a code, and its flow accepts no
-// code. Errors: *FieldError, ErrInvalidPhone (ErrPhoneNotMobile for a number that cannot receive
-// SMS), ErrSMSUndeliverable, ErrSMSUnavailable.
+// code. The SMS limits are checked after the fields and before the password is hashed, and
+// apply alike to free and taken numbers. Errors: *FieldError, ErrInvalidPhone
+// (ErrPhoneNotMobile for a number that cannot receive SMS, ErrSMSCountryNotAllowed for a
+// country codes are not sent to), *LimitError, ErrSMSPaused, ErrSMSUndeliverable,
+// ErrSMSUnavailable.
 func (a *Authenticator) StartRegistration(ctx context.Context, name, phoneInput, password, authRequestID string, browserHash []byte) (FlowView, error) {
 	if len(browserHash) == 0 {
 		return FlowView{}, errNoBrowser
 	}
-	name, e164, hash, err := a.newAccount(ctx, name, phoneInput, password)
+	name, e164, err := a.checkAccount(name, phoneInput, password)
+	if err != nil {
+		return FlowView{}, err
+	}
+	if err := a.allowSMS(ctx, smsRegistration, e164); err != nil {
+		return FlowView{}, err
+	}
+	hash, err := a.HashPassword(ctx, password)
 	if err != nil {
 		return FlowView{}, err
 	}
@@ -180,6 +251,7 @@ func (a *Authenticator) StartRegistration(ctx context.Context, name, phoneInput,
 	if err := a.startFlow(ctx, f, text); err != nil {
 		return FlowView{}, err
 	}
+	a.audit(ctx, EventCodeSent, "", e164, authRequestID, "registration")
 	if taken {
 		a.log.InfoContext(ctx, "registration for a registered number: notice sent", "user_id", existing.ID, "phone", phone.MaskForLog(e164), "flow_id", f.ID)
 	} else {
@@ -222,6 +294,7 @@ func (a *Authenticator) VerifyRegistration(ctx context.Context, flowID string, b
 	if err != nil {
 		return Result{}, a.consumeFailed(ctx, f.ID, err)
 	}
+	a.audit(ctx, EventUserRegistered, u.ID, u.Phone, f.AuthRequestID, "")
 	a.log.InfoContext(ctx, "user registered", "user_id", u.ID, "phone", phone.MaskForLog(u.Phone), "flow_id", f.ID)
 	return Result{UserID: u.ID, AuthTime: now, AMR: amrPasswordSMS(), AuthRequestID: f.AuthRequestID}, nil
 }
@@ -238,8 +311,15 @@ func (a *Authenticator) Resend(ctx context.Context, flowID string, browserHash [
 		return FlowView{}, ErrFlowNotFound
 	}
 	now := a.clock()
-	if wait := f.CodeSentAt.Add(a.cfg.ResendInterval).Sub(now); wait > 0 {
+	if wait := f.CodeSentAt.Add(a.resendWait(f.SendCount)).Sub(now); wait > 0 {
 		return FlowView{}, &TooSoonError{RetryAfter: wait}
+	}
+	kind := smsSignIn
+	if f.Kind == storage.FlowRegister {
+		kind = smsRegistration
+	}
+	if err := a.allowSMS(ctx, kind, f.Phone); err != nil {
+		return FlowView{}, err
 	}
 
 	var (
@@ -279,13 +359,14 @@ func (a *Authenticator) Resend(ctx context.Context, flowID string, browserHash [
 		if gerr != nil || !cur.CodeUsedAt.IsZero() {
 			return FlowView{}, ErrFlowNotFound
 		}
-		return FlowView{}, &TooSoonError{RetryAfter: max(cur.CodeSentAt.Add(a.cfg.ResendInterval).Sub(now), time.Second)}
+		return FlowView{}, &TooSoonError{RetryAfter: max(cur.CodeSentAt.Add(a.resendWait(cur.SendCount)).Sub(now), time.Second)}
 	}
 	f.CodeHash, f.CodeExpiresAt, f.CodeSentAt, f.CodeAttempts = hash, expires, now, 0
 	f.SendCount++
 	if err := a.send(ctx, f, text); err != nil {
 		return FlowView{}, err
 	}
+	a.audit(ctx, EventCodeSent, f.UserID, f.Phone, f.AuthRequestID, "resend")
 	a.log.InfoContext(ctx, event, "user_id", f.UserID, "phone", phone.MaskForLog(f.Phone), "flow_id", f.ID, "send_count", f.SendCount)
 	return a.view(f), nil
 }
@@ -335,22 +416,30 @@ func (a *Authenticator) CreateUser(ctx context.Context, phoneInput, name, passwo
 // newAccount validates a new account's fields, in the order a form shows them, and hashes the
 // password. Nothing is hashed unless every field passes.
 func (a *Authenticator) newAccount(ctx context.Context, name, phoneInput, password string) (cleanName, e164, hash string, err error) {
-	if cleanName, err = checkName(name); err != nil {
-		return "", "", "", err
-	}
-	if e164, err = a.normalizePhone(phoneInput); err != nil {
-		return "", "", "", err
-	}
-	if !phone.IsMobileCapable(e164) {
-		return "", "", "", ErrPhoneNotMobile
-	}
-	if err = a.CheckPassword(password, cleanName, e164); err != nil {
+	if cleanName, e164, err = a.checkAccount(name, phoneInput, password); err != nil {
 		return "", "", "", err
 	}
 	if hash, err = a.HashPassword(ctx, password); err != nil {
 		return "", "", "", err
 	}
 	return cleanName, e164, hash, nil
+}
+
+// checkAccount validates a new account's fields, in the order a form shows them.
+func (a *Authenticator) checkAccount(name, phoneInput, password string) (cleanName, e164 string, err error) {
+	if cleanName, err = checkName(name); err != nil {
+		return "", "", err
+	}
+	if e164, err = a.normalizePhone(phoneInput); err != nil {
+		return "", "", err
+	}
+	if !phone.IsMobileCapable(e164) {
+		return "", "", ErrPhoneNotMobile
+	}
+	if err = a.CheckPassword(password, cleanName, e164); err != nil {
+		return "", "", err
+	}
+	return cleanName, e164, nil
 }
 
 // normalizePhone turns the typed number into E.164; an error wraps ErrInvalidPhone.
@@ -474,6 +563,8 @@ func (a *Authenticator) checkCode(ctx context.Context, f storage.Flow, code stri
 		return nil, fmt.Errorf("auth: record wrong code: %w", err)
 	}
 	a.log.InfoContext(ctx, "wrong code", "flow_id", f.ID, "attempts", n)
+	a.audit(ctx, EventCodeFailed, f.UserID, f.Phone, f.AuthRequestID, fmt.Sprintf("attempt %d", n))
+	a.codeFailed(ctx, f, now)
 	if n >= a.cfg.MaxCodeAttempts {
 		return nil, ErrTooManyAttempts
 	}
@@ -514,7 +605,7 @@ func (a *Authenticator) view(f storage.Flow) FlowView {
 		Kind:          f.Kind,
 		MaskedPhone:   phone.Mask(f.Phone),
 		AuthRequestID: f.AuthRequestID,
-		ResendAt:      f.CodeSentAt.Add(a.cfg.ResendInterval),
+		ResendAt:      f.CodeSentAt.Add(a.resendWait(f.SendCount)),
 		ExpiresAt:     f.ExpiresAt,
 	}
 }

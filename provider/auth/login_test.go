@@ -343,7 +343,7 @@ func TestResend(t *testing.T) {
 		t.Fatalf("Resend at +30s: %v", err)
 	}
 	want := v
-	want.ResendAt = testStart.Add(60 * time.Second)
+	want.ResendAt = testStart.Add(30*time.Second + time.Minute) // the second wait is twice the first
 	if diff := cmp.Diff(want, v2); diff != "" {
 		t.Errorf("FlowView after resend (-want +got):\n%s", diff)
 	}
@@ -379,7 +379,7 @@ func TestResendRace(t *testing.T) {
 			if err := e.store.Storage.ReplaceCode(t.Context(), f.ID, f.CodeSentAt, []byte("other"), e.clock.Now().Add(time.Minute), e.clock.Now()); err != nil {
 				t.Error(err)
 			}
-		}, &TooSoonError{RetryAfter: 30 * time.Second}},
+		}, &TooSoonError{RetryAfter: time.Minute}}, // the other resend was the second code
 		{"flow finished", func(t *testing.T, e *env, f storage.Flow) {
 			if _, err := e.store.Storage.ConsumeCode(t.Context(), f.ID, f.CodeHash, 5, e.clock.Now()); err != nil {
 				t.Error(err)
@@ -597,7 +597,7 @@ func TestSMSFailure(t *testing.T) {
 			if _, err := e.a.Resend(t.Context(), v.ID, browser("a")); !errors.As(err, &tooSoon) {
 				t.Fatalf("Resend right after a failed one: err = %v, want TooSoonError", err)
 			}
-			e.clock.Advance(30 * time.Second)
+			e.clock.Advance(time.Minute) // the wait after the second code
 			if _, err := e.a.Resend(t.Context(), v.ID, browser("a")); err != nil {
 				t.Fatalf("Resend after the interval: %v", err)
 			}

@@ -42,6 +42,7 @@ const (
 	ReasonIsName            Reason = "is_name"         // password equals the user's name
 	ReasonIsPhone           Reason = "is_phone"        // password is the phone number
 	ReasonContainsPhone     Reason = "contains_phone"  // password contains the phone number
+	ReasonCommon            Reason = "common"          // password is on the common-password blocklist
 )
 
 // FieldError refuses one field of a registration, an operator-created user or a password
@@ -78,6 +79,8 @@ func (e *FieldError) Message() string {
 		return "Your password cannot be your name: it is easy to guess."
 	case FieldPassword + "/" + string(ReasonIsPhone), FieldPassword + "/" + string(ReasonContainsPhone):
 		return "Your password cannot contain your phone number: it is easy to guess."
+	case FieldPassword + "/" + string(ReasonCommon):
+		return "This is one of the most common passwords, which attackers try first. Choose something less predictable: a few unrelated words make a long password that is easy to remember."
 	}
 	return "This value cannot be used."
 }
@@ -85,7 +88,8 @@ func (e *FieldError) Message() string {
 // CheckPassword applies the password policy used by registration, password change and reset
 // (REG-06): at most MaxPasswordBytes of input, then, after NFKC normalization, between
 // MinPasswordLength and MaxPasswordLength code points, and not (ignoring case and spaces) the
-// product name, the user's name or phone number, nor containing the phone's national number.
+// product name, the user's name or phone number, nor containing the phone's national number,
+// nor (ignoring case and spaces) one of the common passwords of the embedded blocklist.
 // There are no composition rules (PW-03). name and phoneE164 may be empty. It returns a
 // *FieldError.
 func (a *Authenticator) CheckPassword(password, name, phoneE164 string) error {
@@ -107,6 +111,9 @@ func (a *Authenticator) CheckPassword(password, name, phoneE164 string) error {
 		return refuse(ReasonTooLong)
 	}
 	folded := withoutSpaces(p)
+	if isCommonPassword(p) {
+		return refuse(ReasonCommon)
+	}
 	if strings.EqualFold(folded, withoutSpaces(normalizePassword(a.cfg.ProductName))) {
 		return refuse(ReasonIsProductName)
 	}

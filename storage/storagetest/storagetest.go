@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		gcTests(),
 		concurrencyTests(),
 		consentTests(),
+		limitTests(),
 	} {
 		tests = append(tests, group...)
 	}

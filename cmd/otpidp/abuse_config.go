@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/provider/reqinfo"
+)
+
+// Abuse-resistance settings (README: "Abuse resistance"). Each is optional: an unset one takes
+// the default documented in the README's configuration table.
+const (
+	envTrustedProxies     = "OTPIDP_TRUSTED_PROXIES"
+	envSMSCountries       = "OTPIDP_SMS_COUNTRIES"
+	envLoginThrottleAfter = "OTPIDP_LOGIN_THROTTLE_AFTER"
+	envLoginDelay         = "OTPIDP_LOGIN_DELAY"
+	envLoginMaxDelay      = "OTPIDP_LOGIN_MAX_DELAY"
+	envLoginFailureReset  = "OTPIDP_LOGIN_FAILURE_RESET"
+	envLoginPerIP         = "OTPIDP_LOGIN_LIMIT_IP"
+	envLoginGlobal        = "OTPIDP_LOGIN_LIMIT_GLOBAL"
+	envResendMax          = "OTPIDP_RESEND_MAX_INTERVAL"
+	envSMSFactorFailures  = "OTPIDP_SMS_FACTOR_MAX_FAILURES"
+	envSMSPhoneHourly     = "OTPIDP_SMS_LIMIT_PHONE_HOURLY"
+	envSMSPhoneDaily      = "OTPIDP_SMS_LIMIT_PHONE_DAILY"
+	envSMSIP              = "OTPIDP_SMS_LIMIT_IP"
+	envSMSPrefix          = "OTPIDP_SMS_LIMIT_PREFIX"
+	envSMSCountry         = "OTPIDP_SMS_LIMIT_COUNTRY"
+	envSMSGlobalHourly    = "OTPIDP_SMS_BUDGET_HOURLY"
+	envSMSGlobalDaily     = "OTPIDP_SMS_BUDGET_DAILY"
+	envSMSReserve         = "OTPIDP_SMS_RESERVE_PERCENT"
+	envTokenPerIP         = "OTPIDP_TOKEN_LIMIT_IP"
+	envTokenPerClient     = "OTPIDP_TOKEN_LIMIT_CLIENT"
+)
+
+// abuseConfigKeys are the keys above, in the order of the README's table.
+func abuseConfigKeys() []string {
+	return []string{
+		envTrustedProxies, envSMSCountries, envLoginThrottleAfter, envLoginDelay, envLoginMaxDelay,
+		envLoginFailureReset, envLoginPerIP, envLoginGlobal, envResendMax, envSMSFactorFailures,
+		envSMSPhoneHourly, envSMSPhoneDaily, envSMSIP, envSMSPrefix, envSMSCountry,
+		envSMSGlobalHourly, envSMSGlobalDaily, envSMSReserve, envTokenPerIP, envTokenPerClient,
+	}
+}
+
+// Defaults of the token-endpoint limits.
+var (
+	defaultTokenPerIP     = auth.Rate{Max: 300, Per: time.Minute}
+	defaultTokenPerClient = auth.Rate{Max: 1200, Per: time.Minute}
+)
+
+// AbuseConfig holds the abuse-resistance settings as given; zero fields take the defaults
+// (auth.Limits' for the authentication core).
+type AbuseConfig struct {
+	TrustedProxies []netip.Prefix // OTPIDP_TRUSTED_PROXIES: believe X-Forwarded-For only from these
+	// SMSCountries: OTPIDP_SMS_COUNTRIES, regions codes may be sent to; empty: the default
+	// region only; ["*"]: any.
+	SMSCountries   []string
+	Auth           auth.Limits
+	TokenPerIP     auth.Rate // OTPIDP_TOKEN_LIMIT_IP: token, introspection and revocation requests per client IP
+	TokenPerClient auth.Rate // OTPIDP_TOKEN_LIMIT_CLIENT: the same per client_id
+}
+
+// resolveAbuse reads the abuse settings through lookup and returns the problems found.
+func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
+	var p []string
+	bad := func(key, v string, why any) { p = append(p, fmt.Sprintf("%s=%q: %v", key, v, why)) }
+	if v, ok := lookup(envTrustedProxies); ok {
+		pr, err := reqinfo.ParseTrustedProxies(v)
+		if err != nil {
+			bad(envTrustedProxies, v, err)
+		}
+		c.Abuse.TrustedProxies = pr
+	}
+	if v, ok := lookup(envSMSCountries); ok {
+		for part := range strings.SplitSeq(v, ",") {
+			part = strings.ToUpper(strings.TrimSpace(part))
+			switch {
+			case part == "":
+			case part == "*":
+				c.Abuse.SMSCountries = []string{"*"}
+			case isRegionCode(part) && phonenumbers.GetCountryCodeForRegion(part) != 0:
+				if !slices.Contains(c.Abuse.SMSCountries, "*") {
+					c.Abuse.SMSCountries = append(c.Abuse.SMSCountries, part)
+				}
+			default:
+				bad(envSMSCountries, v, fmt.Sprintf("%q is not a two-letter region code like US or GB (or * for any)", part))
+			}
+		}
+	}
+	count := func(key string, dst *int, min, max int) {
+		if v, ok := lookup(key); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < min || n > max {
+				bad(key, v, fmt.Sprintf("must be a whole number from %d to %d", min, max))
+				return
+			}
+			*dst = n
+		}
+	}
+	duration := func(key string, dst *time.Duration) {
+		if v, ok := lookup(key); ok {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil || d <= 0 {
+				bad(key, v, `must be a positive duration like "30s", "15m" or "12h"`)
+				return
+			}
+			*dst = d
+		}
+	}
+	rate := func(key string, dst *auth.Rate) {
+		if v, ok := lookup(key); ok {
+			r, err := auth.ParseRate(v)
+			if err != nil {
+				bad(key, v, err)
+				return
+			}
+			*dst = r
+		}
+	}
+	a := &c.Abuse.Auth
+	count(envLoginThrottleAfter, &a.LoginThrottleAfter, 1, 1000)
+	duration(envLoginDelay, &a.LoginDelay)
+	duration(envLoginMaxDelay, &a.LoginMaxDelay)
+	duration(envLoginFailureReset, &a.FailureReset)
+	rate(envLoginPerIP, &a.LoginPerIP)
+	rate(envLoginGlobal, &a.LoginGlobal)
+	duration(envResendMax, &a.ResendMaxInterval)
+	count(envSMSFactorFailures, &a.SMSFactorMaxFailures, 1, 100)
+	rate(envSMSPhoneHourly, &a.SMSPhoneHourly)
+	rate(envSMSPhoneDaily, &a.SMSPhoneDaily)
+	rate(envSMSIP, &a.SMSIPHourly)
+	rate(envSMSPrefix, &a.SMSPrefixHourly)
+	rate(envSMSCountry, &a.SMSCountryDaily)
+	rate(envSMSGlobalHourly, &a.SMSGlobalHourly)
+	rate(envSMSGlobalDaily, &a.SMSGlobalDaily)
+	count(envSMSReserve, &a.SMSReservePercent, 1, 99)
+	rate(envTokenPerIP, &c.Abuse.TokenPerIP)
+	rate(envTokenPerClient, &c.Abuse.TokenPerClient)
+	if a.LoginMaxDelay != 0 && a.LoginDelay > a.LoginMaxDelay {
+		p = append(p, fmt.Sprintf("%s must not be shorter than %s", envLoginMaxDelay, envLoginDelay))
+	}
+	return p
+}
+
+// authLimits are the authentication core's limits: the settings, with the SMS countries
+// defaulting to the default region's.
+func (c Config) authLimits() auth.Limits {
+	l := c.Abuse.Auth
+	switch {
+	case len(c.Abuse.SMSCountries) == 0:
+		l.SMSCountries = []string{c.DefaultRegion}
+	case slices.Contains(c.Abuse.SMSCountries, "*"):
+		l.SMSCountries = nil
+	default:
+		l.SMSCountries = slices.Clone(c.Abuse.SMSCountries)
+	}
+	return l
+}
+
+// tokenLimits are the token-endpoint limits with their defaults.
+func (c Config) tokenLimits() (perIP, perClient auth.Rate) {
+	perIP, perClient = c.Abuse.TokenPerIP, c.Abuse.TokenPerClient
+	if perIP.Max == 0 {
+		perIP = defaultTokenPerIP
+	}
+	if perClient.Max == 0 {
+		perClient = defaultTokenPerClient
+	}
+	return perIP, perClient
+}

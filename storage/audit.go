@@ -1,0 +1,34 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// AuditEvent is one authentication event. It never holds a secret: no password, code, token
+// or full phone number (PhoneMasked is phone.MaskForLog's form).
+type AuditEvent struct {
+	ID          int64 // assigned by the store, increasing
+	At          time.Time
+	Event       string // "password.ok", "password.failed", "code.sent", …
+	UserID      string
+	ClientID    string
+	IP          string
+	RequestID   string
+	PhoneMasked string
+	Detail      string // a short reason, such as "wrong_password" or "per_phone_hour"
+}
+
+// AuditQuery selects audit events: all when its fields are zero.
+type AuditQuery struct {
+	UserID string
+	Since  time.Time // events at or after it
+	Limit  int       // 0: no limit (the newest Limit events when set)
+}
+
+// AuditStore keeps the audit log, append-only.
+type AuditStore interface {
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns matching events, oldest first.
+	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+}
