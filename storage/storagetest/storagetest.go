@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		gcTests(),
 		concurrencyTests(),
 		consentTests(),
+		keyRotationTests(),
 	} {
 		tests = append(tests, group...)
 	}
