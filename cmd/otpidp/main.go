@@ -69,6 +69,7 @@ Commands:
   client list         list the registered relying parties
   client remove ID    delete a relying party
   user add            create a user; the password is read from standard input
+  keys rotate         create a new signing key (keys list shows them)
   help                show this help
 
 Run "otpidp COMMAND -h" for the flags of a command. Configuration comes from flags, the
@@ -116,6 +117,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return runUserAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
 		}
 		return usageFailure(stderr, usage, `"otpidp user" needs a subcommand: add`)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
