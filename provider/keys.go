@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -51,24 +49,12 @@ func (k *keys) ensure(ctx context.Context) error {
 			return nil
 		}
 	}
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return fmt.Errorf("generate signing key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	// The first key signs at once: no relying party can have cached an older JWKS.
+	first, err := newSigningKey(signingAlgorithm, 1, k.now().UTC())
 	if err != nil {
 		return err
 	}
-	kid, err := randomHex(8)
-	if err != nil {
-		return err
-	}
-	now := k.now().UTC()
-	err = k.store.CreateSigningKey(ctx, storage.SigningKey{
-		ID: kid, Algorithm: signingAlgorithm, Generation: 1, PrivateKey: der,
-		// The first key signs at once: no relying party can have cached an older JWKS.
-		CreatedAt: now, ActiveAt: now,
-	})
+	err = k.store.CreateSigningKey(ctx, first)
 	if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
 		return fmt.Errorf("store signing key: %w", err)
 	}

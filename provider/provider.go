@@ -32,6 +32,8 @@ type Config struct {
 	RefreshIdleTTL     time.Duration // [30 days]
 	RefreshAbsoluteTTL time.Duration // [90 days]
 	KeyCacheTTL        time.Duration // [1m] how long an instance may sign with a key it read
+	KeyRotation        time.Duration // [30 days] a new signing key this long after the last; < 0: never on schedule
+	KeyLeadTime        time.Duration // [24h] how long a new key is published before it signs (≥ relying parties' JWKS cache)
 	ClientCacheTTL     time.Duration // [5s]
 
 	// BrowserFromContext returns the hash of the browser-binding cookie of the request whose
@@ -64,6 +66,10 @@ func (c *Config) setDefaults() {
 	def(&c.RefreshIdleTTL, 30*24*time.Hour)
 	def(&c.RefreshAbsoluteTTL, 90*24*time.Hour)
 	def(&c.KeyCacheTTL, time.Minute)
+	if c.KeyRotation == 0 {
+		c.KeyRotation = 30 * 24 * time.Hour
+	}
+	def(&c.KeyLeadTime, 24*time.Hour)
 	def(&c.ClientCacheTTL, 5*time.Second)
 	if c.Now == nil {
 		c.Now = time.Now

@@ -287,4 +287,5 @@ type Storage interface {
 	GarbageCollect(ctx context.Context, now time.Time) error
 
 	ConsentStorage
+	KeyRotationStorage
 }

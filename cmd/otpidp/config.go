@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
@@ -40,6 +41,7 @@ func configKeys() []string {
 	return append([]string{
 		envIssuer, envAddr, envDatabaseURL, envSMS, envTwilioSID, envTwilioToken, envTwilioPhone,
 		envTwilioAPIURL, envDefaultRegion, envProductName, envDev, envLogLevel,
+		envKeyRotation, envKeyLeadTime,
 	}, abuseConfigKeys()...)
 }
 
@@ -79,7 +81,9 @@ type Config struct {
 	Dev           bool   // OTPIDP_DEV: development mode (demo app); default true for a localhost issuer
 	LogLevel      string // OTPIDP_LOG_LEVEL: debug, info, warn or error
 
-	Abuse AbuseConfig // rate limits, throttles, trusted proxies (abuse_config.go)
+	Abuse       AbuseConfig   // rate limits, throttles, trusted proxies (abuse_config.go)
+	KeyRotation time.Duration // OTPIDP_KEY_ROTATION: a new signing key this often; < 0: off (keys.go)
+	KeyLeadTime time.Duration // OTPIDP_KEY_LEAD_TIME: a new key is published this long before it signs
 
 	// EnvFile is the .env file that was read, empty when none was.
 	EnvFile string
@@ -237,6 +241,7 @@ func resolveConfig(cf *configFlags, getenv func(string) string, stderr io.Writer
 	c.DefaultRegion = strings.ToUpper(get(envDefaultRegion, defaultRegion))
 	c.ProductName = strings.TrimSpace(get(envProductName, defaultProductName))
 	c.LogLevel = strings.ToLower(get(envLogLevel, defaultLogLevel))
+	problems = append(problems, resolveKeySettings(&c, get)...)
 	if v, ok := lookup(envDev); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -315,6 +320,7 @@ func (c *Config) problems() []string {
 	if _, ok := parseLogLevel(c.LogLevel); !ok {
 		p = append(p, fmt.Sprintf("%s=%q: must be debug, info, warn or error", envLogLevel, c.LogLevel))
 	}
+	p = append(p, c.keyProblems()...)
 
 	return p
 }

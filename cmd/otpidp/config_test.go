@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -50,6 +51,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		ProductName:   "otpidp",
 		Dev:           true,
 		LogLevel:      "info",
+		KeyRotation:   30 * 24 * time.Hour,
+		KeyLeadTime:   24 * time.Hour,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -71,6 +71,7 @@ Commands:
   user add            create a user; the password is read from standard input
   sms pause|resume    stop or restart every SMS on every instance (also: sms status, sms restore USER_ID)
   audit               print the audit log (--user ID, --since 24h)
+  keys rotate         create a new signing key (keys list shows them)
   help                show this help
 
 Run "otpidp COMMAND -h" for the flags of a command. Configuration comes from flags, the
@@ -122,6 +123,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return runSMS(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

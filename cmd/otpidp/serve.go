@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/otpidp/otpidp/provider"
@@ -69,7 +70,7 @@ type deps struct {
 
 // serveOn serves on ln until ctx ends, then shuts down gracefully.
 func serveOn(ctx context.Context, ln net.Listener, d deps) error {
-	h, err := newHandler(ctx, d)
+	h, prov, err := newHandler(ctx, d)
 	if err != nil {
 		ln.Close()
 		return err
@@ -82,9 +83,14 @@ func serveOn(ctx context.Context, ln net.Listener, d deps) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn),
 	}
+	// The background work ends, and is waited for, before serveOn returns (and the store is
+	// closed).
+	var background sync.WaitGroup
 	gcCtx, stopGC := context.WithCancel(ctx)
+	defer background.Wait()
 	defer stopGC()
-	go collectGarbage(gcCtx, d)
+	background.Go(func() { collectGarbage(gcCtx, d) })
+	background.Go(func() { maintainKeys(gcCtx, d, prov) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -130,43 +136,45 @@ func collectGarbage(ctx context.Context, d deps) {
 }
 
 // newHandler builds the whole server: provider, pages and, in development, the demo app.
-func newHandler(ctx context.Context, d deps) (http.Handler, error) {
+func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, error) {
 	issuer, err := url.Parse(d.cfg.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("issuer: %w", err)
+		return nil, nil, fmt.Errorf("issuer: %w", err)
 	}
 	authn, err := auth.New(ctx, d.store, d.sender, auth.Config{
 		ProductName: d.cfg.ProductName, OriginHost: d.cfg.OriginHost(), DefaultRegion: d.cfg.DefaultRegion,
 		Limits: d.cfg.authLimits(),
 	}, auth.WithClock(d.now), auth.WithLogger(d.logger))
 	if err != nil {
-		return nil, fmt.Errorf("authenticator: %w", err)
+		return nil, nil, fmt.Errorf("authenticator: %w", err)
 	}
 	// The pages and the provider need each other's functions; pages is set before any request.
 	var pages *ui.UI
 	prov, err := provider.New(ctx, d.store, provider.Config{
 		Issuer:             d.cfg.Issuer,
+		KeyRotation:        d.cfg.KeyRotation,
+		KeyLeadTime:        d.cfg.KeyLeadTime,
 		BrowserFromContext: ui.BrowserHash,
 		EndSession:         func(ctx context.Context, userID string) error { return pages.EndSession(ctx, userID) },
 		Now:                d.now,
 		Logger:             d.logger,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pages, err = ui.New(ctx, ui.Config{
 		ProductName: d.cfg.ProductName, Issuer: d.cfg.Issuer, Secure: issuer.Scheme == "https",
 		Now: d.now, Logger: d.logger,
 	}, d.store, authn, prov.CallbackURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var demo *demoApp
 	if d.cfg.Dev {
 		demo, err = newDemo(ctx, d)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return routes(d, prov, pages, demo), nil
+	return routes(d, prov, pages, demo), prov, nil
 }
