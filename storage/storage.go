@@ -187,6 +187,8 @@ type SigningKey struct {
 
 // Storage is everything otpidp keeps. Implementations are safe for concurrent use.
 type Storage interface {
+	AccountStorage // account.go: recovery codes, apps with access
+
 	// Migrate applies the embedded migrations that are not applied yet. Two processes calling
 	// it at once against one database do not race.
 	Migrate(ctx context.Context) error

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		signingKeyTests(),
 		gcTests(),
 		concurrencyTests(),
+		accountTests(),
 	} {
 		tests = append(tests, group...)
 	}
