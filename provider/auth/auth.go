@@ -95,6 +95,7 @@ type Config struct {
 	FlowTTL             time.Duration // default 15m
 	Argon2              Argon2Params  // default {19 MiB, 2, 1, 16, 32}; zero fields take the default
 	MaxConcurrentHashes int           // default 2*GOMAXPROCS
+	ResetSMSOnly        bool          // password reset with the SMS code alone (weaker); default: SMS code + recovery code
 }
 
 const (
