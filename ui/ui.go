@@ -390,7 +390,7 @@ func (u *UI) SecurityHeaders(next http.Handler) http.Handler {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
-		nonce := base64.RawStdEncoding.EncodeToString(b)
+		nonce := base64.RawURLEncoding.EncodeToString(b) // no + or / to escape in the attribute
 		h := w.Header()
 		h.Set("Content-Security-Policy", u.cspFor(nonce))
 		h.Set("X-Frame-Options", "DENY")
