@@ -346,9 +346,9 @@ func TestAccentColor(t *testing.T) {
 
 func TestDeviceLabel(t *testing.T) {
 	for ua, want := range map[string]string{
-		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36": "Chrome · Android",
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36":                       "Chrome · Android",
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1": "Safari · iPhone",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0":                                   "Firefox · Windows",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0":                                                        "Firefox · Windows",
 		"curl/8.0": "",
 	} {
 		if got := deviceLabel(ua); got != want {
@@ -356,4 +356,3 @@ func TestDeviceLabel(t *testing.T) {
 		}
 	}
 }
-

@@ -69,7 +69,9 @@ func TestPageHeaders(t *testing.T) {
 		{"recovery codes text signed out", func() response { return anon.get(ts.issuer + "/recovery-codes.txt") }, http.StatusSeeOther},
 		{"logged out", func() response { return anon.get(ts.issuer + "/logged-out") }, http.StatusOK},
 		{"not found", func() response { return anon.get(ts.issuer + "/no/such/page") }, http.StatusNotFound},
-		{"authorize error page", func() response { return anon.get(ts.issuer + "/authorize?client_id=nope&response_type=code&scope=openid") }, http.StatusBadRequest},
+		{"authorize error page", func() response {
+			return anon.get(ts.issuer + "/authorize?client_id=nope&response_type=code&scope=openid")
+		}, http.StatusBadRequest},
 		{"callback of an unknown request", func() response { return anon.get(ts.issuer + "/authorize/callback?id=nope") }, http.StatusBadRequest},
 		{"POST without a CSRF token", func() response {
 			return post(anon, "/login", url.Values{"phone": {testPhone}, "password": {testPassword}}, ts.issuer)
