@@ -520,4 +520,3 @@ func TestBrowser(t *testing.T) {
 	}
 	t.Logf("%d pages captured in %s", s.n, s.dir)
 }
-
