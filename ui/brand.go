@@ -117,3 +117,9 @@ func (u *UI) handleBrandCSS(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	_, _ = w.Write(u.brandCSS)
 }
+
+// CheckLogoURL validates a logo URL: empty, https://…, or data:image/….
+func CheckLogoURL(logo string) error {
+	_, err := logoSource(logo)
+	return err
+}

@@ -37,10 +37,10 @@ const (
 
 // configKeys lists every key loadConfig reads, in the order of the README's table.
 func configKeys() []string {
-	return []string{
+	return append([]string{
 		envIssuer, envAddr, envDatabaseURL, envSMS, envTwilioSID, envTwilioToken, envTwilioPhone,
 		envTwilioAPIURL, envDefaultRegion, envProductName, envDev, envLogLevel,
-	}
+	}, pagesKeys()...) // config_pages.go
 }
 
 // Defaults.
@@ -74,10 +74,11 @@ type Config struct {
 	TwilioPhoneNumber string // TWILIO_PHONE_NUMBER: the sender, E.164
 	TwilioAPIURL      string // TWILIO_API_URL: another base URL for Twilio's API (tests); empty: Twilio's
 
-	DefaultRegion string // OTPIDP_DEFAULT_REGION: region of national phone input, e.g. "US"
-	ProductName   string // OTPIDP_PRODUCT_NAME: shown in pages and SMS texts
-	Dev           bool   // OTPIDP_DEV: development mode (demo app); default true for a localhost issuer
-	LogLevel      string // OTPIDP_LOG_LEVEL: debug, info, warn or error
+	DefaultRegion string      // OTPIDP_DEFAULT_REGION: region of national phone input, e.g. "US"
+	ProductName   string      // OTPIDP_PRODUCT_NAME: shown in pages and SMS texts
+	Dev           bool        // OTPIDP_DEV: development mode (demo app); default true for a localhost issuer
+	LogLevel      string      // OTPIDP_LOG_LEVEL: debug, info, warn or error
+	Pages         PagesConfig // config_pages.go: sessions, branding, reset mode
 
 	// EnvFile is the .env file that was read, empty when none was.
 	EnvFile string
@@ -235,6 +236,9 @@ func resolveConfig(cf *configFlags, getenv func(string) string, stderr io.Writer
 	c.DefaultRegion = strings.ToUpper(get(envDefaultRegion, defaultRegion))
 	c.ProductName = strings.TrimSpace(get(envProductName, defaultProductName))
 	c.LogLevel = strings.ToLower(get(envLogLevel, defaultLogLevel))
+	var pageProblems []string
+	c.Pages, pageProblems = loadPagesConfig(get)
+	problems = append(problems, pageProblems...)
 	if v, ok := lookup(envDev); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -257,7 +261,7 @@ func (c *Config) Validate() error {
 
 // problems lists what is wrong with c.
 func (c *Config) problems() []string {
-	var p []string
+	p := c.Pages.problems()
 
 	if err := checkIssuer(c.Issuer, c.Dev); err != nil {
 		p = append(p, fmt.Sprintf("%s=%q: %v", envIssuer, c.Issuer, err))

@@ -50,6 +50,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		ProductName:   "otpidp",
 		Dev:           true,
 		LogLevel:      "info",
+		Pages:         PagesConfig{SessionTTL: defaultSessionTTL, SessionIdleTTL: defaultSessionIdleTTL},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -134,6 +134,7 @@ func newHandler(ctx context.Context, d deps) (http.Handler, error) {
 	}
 	authn, err := auth.New(ctx, d.store, d.sender, auth.Config{
 		ProductName: d.cfg.ProductName, OriginHost: d.cfg.OriginHost(), DefaultRegion: d.cfg.DefaultRegion,
+		ResetSMSOnly: d.cfg.Pages.ResetSMSOnly,
 	}, auth.WithClock(d.now), auth.WithLogger(d.logger))
 	if err != nil {
 		return nil, fmt.Errorf("authenticator: %w", err)
@@ -152,6 +153,8 @@ func newHandler(ctx context.Context, d deps) (http.Handler, error) {
 	}
 	pages, err = ui.New(ctx, ui.Config{
 		ProductName: d.cfg.ProductName, Issuer: d.cfg.Issuer, Secure: issuer.Scheme == "https",
+		SessionTTL: d.cfg.Pages.SessionTTL, SessionIdleTTL: d.cfg.Pages.SessionIdleTTL,
+		LogoURL: d.cfg.Pages.LogoURL, AccentColor: d.cfg.Pages.AccentColor,
 		Now: d.now, Logger: d.logger,
 	}, d.store, authn, prov.CallbackURL)
 	if err != nil {
