@@ -188,8 +188,9 @@ type SigningKey struct {
 
 // Storage is everything otpidp keeps. Implementations are safe for concurrent use.
 type Storage interface {
-	LimitStore // rate limits, failure runs, operator switches (limits.go)
-	AuditStore // the audit log (audit.go)
+	LimitStore     // rate limits, failure runs, operator switches (limits.go)
+	AuditStore     // the audit log (audit.go)
+	AccountStorage // account.go: recovery codes, apps with access
 
 	// Migrate applies the embedded migrations that are not applied yet. Two processes calling
 	// it at once against one database do not race.

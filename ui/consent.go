@@ -15,12 +15,12 @@ type consentPage struct {
 	Scopes        []string
 }
 
-// scopeWords says what each scope gives the app, in plain words.
-var scopeWords = map[string]string{
-	"openid":         "Know who you are when you come back (an identifier, not your phone number)",
-	"profile":        "Your name",
-	"phone":          "Your phone number",
-	"offline_access": "Keep access while you are not using the app",
+// scopeKeys names the catalog entry that says what each scope gives the app, in plain words.
+var scopeKeys = map[string]string{
+	"openid":         "scope.openid",
+	"profile":        "scope.profile",
+	"phone":          "scope.phone",
+	"offline_access": "scope.offline_access",
 }
 
 // consentRequest loads the authorization request a consent page serves: live, started by this
@@ -32,14 +32,12 @@ func (u *UI) consentRequest(w http.ResponseWriter, r *http.Request, id string) (
 			u.internalError(w, r, err)
 			return a, storage.Client{}, false
 		}
-		u.renderError(w, r, http.StatusBadRequest, "This sign-in link has expired",
-			"Go back to the app you came from and start signing in again.", nil)
+		u.renderError(w, r, http.StatusBadRequest, "err.expired_link", nil)
 		return a, storage.Client{}, false
 	}
 	s, signedIn := u.currentSession(r)
 	if len(a.BrowserHash) == 0 || subtle.ConstantTimeCompare(a.BrowserHash, BrowserHash(r.Context())) != 1 || !signedIn || s.UserID != a.UserID {
-		u.renderError(w, r, http.StatusBadRequest, "Continue in the browser you started in",
-			"This sign-in was started in another browser or app. Go back to the app and start again here.", nil)
+		u.renderError(w, r, http.StatusBadRequest, "err.other_browser", nil)
 		return a, storage.Client{}, false
 	}
 	c, err := u.store.GetClient(r.Context(), a.ClientID)
@@ -52,17 +50,18 @@ func (u *UI) consentRequest(w http.ResponseWriter, r *http.Request, id string) (
 
 func (u *UI) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
-	a, c, ok := u.consentRequest(w, r, id)
+	a, _, ok := u.consentRequest(w, r, id)
 	if !ok {
 		return
 	}
+	p := u.base(r, "consent", &a)
 	var words []string
 	for _, s := range a.Scopes {
-		if w, ok := scopeWords[s]; ok {
-			words = append(words, w)
+		if key, ok := scopeKeys[s]; ok {
+			words = append(words, p.T(key))
 		}
 	}
-	u.render(w, r, http.StatusOK, "consent", consentPage{page: u.base(r, "consent", c.Name), AuthRequestID: id, Scopes: words})
+	u.render(w, r, http.StatusOK, "consent", consentPage{page: p, AuthRequestID: id, Scopes: words})
 }
 
 // handleConsent records the answer and returns to the provider, which answers the app.

@@ -39,8 +39,7 @@ func (u *UI) EndSessionHandler(validate LogoutValidator) http.Handler {
 		req, err := validate(r)
 		if err != nil {
 			u.cfg.Logger.InfoContext(r.Context(), "logout request refused", "error", err)
-			u.renderError(w, r, http.StatusBadRequest, "We can't sign you out from this link",
-				"The app that sent you here made a sign-out request we can't accept. You are still signed in; you can sign out from your account page.", nil)
+			u.renderError(w, r, http.StatusBadRequest, "err.logout_refused", nil)
 			return
 		}
 		s, signedIn := u.currentSession(r)
@@ -56,7 +55,9 @@ func (u *UI) EndSessionHandler(validate LogoutValidator) http.Handler {
 					fields = append(fields, hiddenField{k, v})
 				}
 			}
-			u.render(w, r, http.StatusOK, "logout", logoutPage{page: u.base(r, "end_session", req.ClientName), Fields: fields})
+			p := u.base(r, "end_session", nil)
+			p.ClientName = req.ClientName
+			u.render(w, r, http.StatusOK, "logout", logoutPage{page: p, Fields: fields})
 			return
 		}
 		if signedIn {

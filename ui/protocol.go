@@ -17,16 +17,14 @@ func (u *UI) BoundCallback(next http.Handler) http.Handler {
 		a, err := u.store.GetAuthRequest(r.Context(), r.URL.Query().Get("id"))
 		if err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
-				u.renderError(w, r, http.StatusBadRequest, "This sign-in link has expired",
-					"Go back to the app you came from and start signing in again.", nil)
+				u.renderError(w, r, http.StatusBadRequest, "err.expired_link", nil)
 				return
 			}
 			u.internalError(w, r, err)
 			return
 		}
 		if len(a.BrowserHash) == 0 || subtle.ConstantTimeCompare(a.BrowserHash, BrowserHash(r.Context())) != 1 {
-			u.renderError(w, r, http.StatusBadRequest, "Continue in the browser you started in",
-				"This sign-in was started in another browser or app. Go back to the app and start again here.", nil)
+			u.renderError(w, r, http.StatusBadRequest, "err.other_browser", nil)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -44,8 +42,7 @@ func (u *UI) FriendlyErrors(next http.Handler) http.Handler {
 			return
 		}
 		detail := bytes.TrimSpace(cw.buf.Bytes())
-		u.renderError(w, r, cw.status, "We can't continue with this request",
-			"The app that sent you here made a request we can't accept, for example with a link that is not registered for it. Go back to the app and try again; if it keeps happening, tell the app's developers and quote the reference below.",
+		u.renderError(w, r, cw.status, "err.request",
 			fmt.Errorf("protocol error page (status %d): %.300s", cw.status, detail))
 	})
 }

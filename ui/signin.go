@@ -2,13 +2,12 @@ package ui
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/otpidp/otpidp/provider/auth"
-	"github.com/otpidp/otpidp/provider/phone"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -20,58 +19,66 @@ type loginPage struct {
 	page
 	AuthRequestID string
 	Phone         string
-	Error         string
 }
 
 type registerPage struct {
 	page
 	AuthRequestID string
 	Name, Phone   string
-	Error         string
-	ErrorField    string
 }
 
 type codePage struct {
 	page
 	FlowID      string
+	Kind        storage.FlowKind
 	MaskedPhone string
 	ResendIn    int
 	BackURL     string
-	Error       string
-	Notice      string
+	Action      string // where the code is posted: /code or /forgot/verify
+	Resend      string // where a new code is asked for
+	Recovery    bool   // the reset also asks for a recovery code
 }
-
-// Messages users see. One wording for an unknown phone and a wrong password (REG-08).
-const (
-	msgBadCredentials = "That phone number and password don't match an account. Check both and try again."
-	msgBadPhone       = "Enter a valid mobile phone number, for example +1 415 555 2671."
-	msgBadCode        = "That code isn't right or has expired. Check the latest text we sent and try again."
-	msgTooManyTries   = "Too many wrong codes. Ask for a new code below."
-	msgUndeliverable  = "We can't send text messages to this number. Use a mobile number that can receive SMS."
-	msgSMSUnavailable = "We couldn't send your code right now. Please try again in a minute."
-	msgFlowGone       = "This step has expired. Please start again."
-)
 
 func (u *UI) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		u.renderError(w, r, http.StatusRequestEntityTooLarge, "That was too much",
-			"The form you sent was larger than we accept. Go back and try again.", nil)
+		u.renderError(w, r, http.StatusRequestEntityTooLarge, "err.too_large", nil)
 		return false
 	}
 	return true
 }
 
+// postForm parses a POST form and checks its CSRF token for purpose; false when a page was
+// rendered instead.
+func (u *UI) postForm(w http.ResponseWriter, r *http.Request, purpose string) bool {
+	if !u.parseForm(w, r) {
+		return false
+	}
+	if !u.checkCSRF(r, purpose) {
+		u.forbidden(w, r)
+		return false
+	}
+	return true
+}
+
+func withAuthRequest(path, id string) string {
+	if id == "" {
+		return path
+	}
+	return path + "?authRequestID=" + url.QueryEscape(id)
+}
+
 func (u *UI) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("authRequestID")
-	a, client, ok := u.authRequest(w, r, id)
+	q := r.URL.Query()
+	id := q.Get("authRequestID")
+	a, ok := u.authRequest(w, r, id)
 	if !ok {
 		return
 	}
-	if id != "" {
-		now := u.cfg.Now()
+	reauth := q.Get("reauth") == "1"
+	if a != nil {
 		s, signedIn := u.currentSession(r)
-		if signedIn && sessionSatisfies(s, a, now) {
+		if signedIn && sessionSatisfies(s, *a, u.cfg.Now()) {
 			u.finish(w, r, id, auth.Result{UserID: s.UserID, AuthTime: s.AuthTime, AMR: s.AMR, AuthRequestID: id})
 			return
 		}
@@ -82,95 +89,150 @@ func (u *UI) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-	} else if _, signedIn := u.currentSession(r); signedIn {
+	} else if _, signedIn := u.currentSession(r); signedIn && !reauth {
 		seeOther(w, r, "/account")
 		return
 	}
-	u.render(w, r, http.StatusOK, "login", loginPage{
-		page: u.base(r, "login", client), AuthRequestID: id, Phone: a.LoginHint,
-	})
+	view := loginPage{page: u.base(r, "login", a), AuthRequestID: id}
+	view.Focus = "phone"
+	if a != nil {
+		view.Phone = a.LoginHint
+		if view.Phone != "" {
+			view.Focus = "password"
+		}
+	}
+	switch {
+	case q.Get("reset") == "1":
+		view.Notice = view.T("notice.reset")
+	case reauth:
+		view.Notice = view.T("login.reauth")
+	}
+	u.render(w, r, http.StatusOK, "login", view)
 }
 
 func (u *UI) handleLogin(w http.ResponseWriter, r *http.Request) {
-	if !u.parseForm(w, r) {
-		return
-	}
-	if !u.checkCSRF(r, "login") {
-		u.forbidden(w, r)
+	if !u.postForm(w, r, "login") {
 		return
 	}
 	id := r.PostFormValue("authRequestID")
-	_, client, ok := u.authRequest(w, r, id)
+	a, ok := u.authRequest(w, r, id)
 	if !ok {
 		return
 	}
 	phoneInput := r.PostFormValue("phone")
 	flow, err := u.auth.StartLogin(r.Context(), phoneInput, r.PostFormValue("password"), id, BrowserHash(r.Context()))
 	if err != nil {
-		msg, status, limited := limitMessage(w, err)
+		view := loginPage{page: u.base(r, "login", a), AuthRequestID: id, Phone: phoneInput}
+		status := http.StatusBadRequest
+		msg, limitStatus, limited := limitMessage(w, view.page, err)
 		switch {
 		case limited:
+			view.FormError, status = msg, limitStatus
 		case errors.Is(err, auth.ErrInvalidCredentials):
-			msg, status = msgBadCredentials, http.StatusUnauthorized
+			view.FormError, view.Focus, status = view.T("err.bad_credentials"), "phone", http.StatusUnauthorized
 		case errors.Is(err, auth.ErrInvalidPhone):
-			msg, status = msgBadPhone, http.StatusBadRequest
+			view.fail("phone", view.T("err.bad_phone"))
 		case errors.Is(err, auth.ErrSMSUndeliverable):
-			msg, status = msgUndeliverable, http.StatusBadRequest
+			view.fail("phone", view.T("err.undeliverable"))
 		case errors.Is(err, auth.ErrSMSUnavailable):
-			msg, status = msgSMSUnavailable, http.StatusServiceUnavailable
+			view.FormError, status = view.T("err.sms_unavailable"), http.StatusServiceUnavailable
 		default:
 			u.internalError(w, r, err)
 			return
 		}
-		u.render(w, r, status, "login", loginPage{page: u.base(r, "login", client), AuthRequestID: id, Phone: phoneInput, Error: msg})
+		u.render(w, r, status, "login", view)
 		return
 	}
+	// The password step succeeded: whatever session this browser had ends now, so that a
+	// half-finished sign-in leaves no signed-in session behind (SES-02, SES-03). The next session
+	// is created, with a new value, only after the code.
+	u.endBrowserSession(w, r)
 	seeOther(w, r, "/code?flow="+url.QueryEscape(flow.ID))
+}
+
+// endBrowserSession deletes the request's session, if any, and clears its cookie.
+func (u *UI) endBrowserSession(w http.ResponseWriter, r *http.Request) {
+	if _, ok := r.Context().Value(sessionKey).(string); !ok {
+		return
+	}
+	if err := u.EndSession(r.Context(), ""); err != nil {
+		u.cfg.Logger.WarnContext(r.Context(), "end session", "error", err)
+	}
+	http.SetCookie(w, u.cookie(u.session, "", -time.Second))
 }
 
 func (u *UI) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
-	a, client, ok := u.authRequest(w, r, id)
+	a, ok := u.authRequest(w, r, id)
 	if !ok {
 		return
 	}
-	u.render(w, r, http.StatusOK, "register", registerPage{page: u.base(r, "register", client), AuthRequestID: id, Phone: a.LoginHint})
+	view := registerPage{page: u.base(r, "register", a), AuthRequestID: id}
+	view.Focus = "name"
+	if a != nil {
+		view.Phone = a.LoginHint
+	}
+	u.render(w, r, http.StatusOK, "register", view)
+}
+
+// fieldMessage is the page's message for a refused field.
+func fieldMessage(p page, fe *auth.FieldError) string {
+	key := "err." + fe.Field + "." + string(fe.Reason)
+	switch fe.Reason {
+	case auth.ReasonControlCharacters, auth.ReasonInvalidEncoding:
+		key = "err." + fe.Field + ".bad_chars"
+	case auth.ReasonContainsPhone:
+		key = "err.password.is_phone"
+	}
+	if fe.Field == auth.FieldPasswordConfirm || fe.Field == auth.FieldCurrentPassword {
+		key = "err.password." + string(fe.Reason)
+	}
+	var args []any
+	switch key {
+	case "err.name.too_long":
+		args = []any{auth.MaxNameLength}
+	case "err.password.too_short":
+		args = []any{auth.MinPasswordLength}
+	case "err.password.too_long":
+		args = []any{auth.MaxPasswordLength}
+	}
+	if _, ok := english[key]; !ok {
+		// A reason this catalog does not know yet: the authenticator's own English sentence.
+		return fe.Message()
+	}
+	return p.T(key, args...)
 }
 
 func (u *UI) handleRegister(w http.ResponseWriter, r *http.Request) {
-	if !u.parseForm(w, r) {
-		return
-	}
-	if !u.checkCSRF(r, "register") {
-		u.forbidden(w, r)
+	if !u.postForm(w, r, "register") {
 		return
 	}
 	id := r.PostFormValue("authRequestID")
-	_, client, ok := u.authRequest(w, r, id)
+	a, ok := u.authRequest(w, r, id)
 	if !ok {
 		return
 	}
 	name, phoneInput := r.PostFormValue("name"), r.PostFormValue("phone")
 	flow, err := u.auth.StartRegistration(r.Context(), name, phoneInput, r.PostFormValue("password"), id, BrowserHash(r.Context()))
 	if err != nil {
-		view := registerPage{page: u.base(r, "register", client), AuthRequestID: id, Name: name, Phone: phoneInput}
+		view := registerPage{page: u.base(r, "register", a), AuthRequestID: id, Name: name, Phone: phoneInput}
 		status := http.StatusBadRequest
 		var fe *auth.FieldError
-		msg, limitStatus, limited := limitMessage(w, err)
+		msg, limitStatus, limited := limitMessage(w, view.page, err)
 		switch {
 		case limited:
-			view.Error, status = msg, limitStatus
+			view.FormError, status = msg, limitStatus
 			if errors.Is(err, auth.ErrSMSCountryNotAllowed) {
-				view.ErrorField = "phone"
+				view.fail("phone", msg)
 			}
 		case errors.As(err, &fe):
-			view.Error, view.ErrorField = fe.Message(), fe.Field
+			view.fail(fe.Field, fieldMessage(view.page, fe))
 		case errors.Is(err, auth.ErrInvalidPhone):
-			view.Error, view.ErrorField = msgBadPhone, "phone"
+			view.fail("phone", view.T("err.bad_phone"))
 		case errors.Is(err, auth.ErrSMSUndeliverable):
-			view.Error, view.ErrorField = msgUndeliverable, "phone"
+			view.fail("phone", view.T("err.undeliverable"))
 		case errors.Is(err, auth.ErrSMSUnavailable):
-			view.Error, status = msgSMSUnavailable, http.StatusServiceUnavailable
+			view.FormError, status = view.T("err.sms_unavailable"), http.StatusServiceUnavailable
 		default:
 			u.internalError(w, r, err)
 			return
@@ -181,66 +243,105 @@ func (u *UI) handleRegister(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, r, "/code?flow="+url.QueryEscape(flow.ID))
 }
 
-// codeView builds the code page for a flow.
+// codeView builds the code page for a flow (a login or registration at /code, a reset at
+// /forgot/verify).
 func (u *UI) codeView(r *http.Request, f auth.FlowView) codePage {
-	back := "/login"
-	if f.Kind == storage.FlowRegister {
-		back = "/register"
+	a := u.authRequestOf(r, f.AuthRequestID)
+	v := codePage{FlowID: f.ID, Kind: f.Kind, MaskedPhone: f.MaskedPhone, Action: "/code", Resend: "/code/resend"}
+	purpose := "code"
+	switch f.Kind {
+	case storage.FlowRegister:
+		v.BackURL = withAuthRequest("/register", f.AuthRequestID)
+	case storage.FlowReset:
+		v.BackURL = withAuthRequest("/forgot", f.AuthRequestID)
+		v.Action, v.Resend, v.Recovery, purpose = "/forgot/verify", "/forgot/resend", u.auth.ResetNeedsRecoveryCode(), "reset"
+	default:
+		v.BackURL = withAuthRequest("/login", f.AuthRequestID)
 	}
-	if f.AuthRequestID != "" {
-		back += "?authRequestID=" + url.QueryEscape(f.AuthRequestID)
-	}
-	wait := int(f.ResendAt.Sub(u.cfg.Now()).Round(time.Second).Seconds())
-	if wait < 0 {
-		wait = 0
-	}
-	client := ""
-	if f.AuthRequestID != "" {
-		if a, err := u.store.GetAuthRequest(r.Context(), f.AuthRequestID); err == nil {
-			if c, err := u.store.GetClient(r.Context(), a.ClientID); err == nil {
-				client = c.Name
-			}
-		}
-	}
-	return codePage{page: u.base(r, "code", client), FlowID: f.ID, MaskedPhone: f.MaskedPhone, ResendIn: wait, BackURL: back}
+	v.page = u.base(r, purpose, a)
+	v.Focus = "code"
+	v.ResendIn = max(int(f.ResendAt.Sub(u.cfg.Now()).Round(time.Second).Seconds()), 0)
+	return v
 }
 
 func (u *UI) flowGone(w http.ResponseWriter, r *http.Request) {
+	p := u.base(r, "", nil)
 	u.render(w, r, http.StatusBadRequest, "message", messagePage{
-		page: u.base(r, "", ""), Title: "Please start again", Message: msgFlowGone,
-		LinkURL: "/login", LinkText: "Sign in",
+		page: p, Title: p.T("err.flow_gone.title"), Message: p.T("err.flow_gone.text"),
+		LinkURL: "/login", LinkText: p.T("link.start_again"),
 	})
 }
 
-func (u *UI) handleCodePage(w http.ResponseWriter, r *http.Request) {
-	f, err := u.auth.Flow(r.Context(), r.URL.Query().Get("flow"), BrowserHash(r.Context()))
-	if err != nil {
-		if errors.Is(err, auth.ErrFlowNotFound) {
-			u.flowGone(w, r)
-			return
+// flowPage loads the flow of a GET page's ?flow=, of one of kinds; ok is false when a page was
+// rendered instead.
+func (u *UI) flowPage(w http.ResponseWriter, r *http.Request, id string, kinds ...storage.FlowKind) (auth.FlowView, bool) {
+	f, err := u.auth.Flow(r.Context(), id, BrowserHash(r.Context()))
+	if err == nil {
+		for _, k := range kinds {
+			if f.Kind == k {
+				return f, true
+			}
 		}
-		u.internalError(w, r, err)
+		err = auth.ErrFlowNotFound
+	}
+	if errors.Is(err, auth.ErrFlowNotFound) {
+		u.flowGone(w, r)
+		return f, false
+	}
+	u.internalError(w, r, err)
+	return f, false
+}
+
+func (u *UI) handleCodePage(w http.ResponseWriter, r *http.Request) {
+	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), storage.FlowLogin, storage.FlowRegister)
+	if !ok {
 		return
 	}
 	view := u.codeView(r, f)
 	if r.URL.Query().Get("resent") == "1" {
-		view.Notice = "We sent you a new code. Only the newest code works."
+		view.Notice = view.T("notice.resent")
 	}
 	u.render(w, r, http.StatusOK, "code", view)
 }
 
-func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
-	if !u.parseForm(w, r) {
+// codeError renders the code page again with the error of a refused code.
+func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f auth.FlowView, field, badKey string, err error) {
+	view := u.codeView(r, f)
+	status := http.StatusBadRequest
+	msg, limitStatus, limited := limitMessage(w, view.page, err)
+	switch {
+	case limited:
+		view.FormError, status, view.Focus = msg, limitStatus, ""
+	case errors.Is(err, auth.ErrInvalidCode):
+		view.fail(field, view.T(badKey))
+	case errors.Is(err, auth.ErrTooManyAttempts):
+		view.FormError = view.T("err.too_many_tries")
+		view.Focus = ""
+	case errors.Is(err, auth.ErrFlowNotFound):
+		u.flowGone(w, r)
+		return
+	default:
+		u.internalError(w, r, err)
 		return
 	}
-	if !u.checkCSRF(r, "code") {
-		u.forbidden(w, r)
+	name := "code"
+	switch {
+	case f.Kind == storage.FlowReset:
+		name = "verify"
+	case field == "recovery_code":
+		name = "recovery"
+	}
+	u.render(w, r, status, name, view)
+}
+
+func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
+	if !u.postForm(w, r, "code") {
 		return
 	}
 	browser := BrowserHash(r.Context())
 	f, err := u.auth.Flow(r.Context(), r.PostFormValue("flow"), browser)
-	if err != nil {
-		if errors.Is(err, auth.ErrFlowNotFound) {
+	if err != nil || (f.Kind != storage.FlowLogin && f.Kind != storage.FlowRegister) {
+		if err == nil || errors.Is(err, auth.ErrFlowNotFound) {
 			u.flowGone(w, r)
 			return
 		}
@@ -253,31 +354,24 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := verify(r.Context(), f.ID, browser, r.PostFormValue("code"))
 	if err != nil {
-		view := u.codeView(r, f)
-		status := http.StatusBadRequest
-		msg, limitStatus, limited := limitMessage(w, err)
-		switch {
-		case limited:
-			view.Error, status = msg, limitStatus
-		case errors.Is(err, auth.ErrInvalidCode):
-			view.Error = msgBadCode
-		case errors.Is(err, auth.ErrTooManyAttempts):
-			view.Error = msgTooManyTries
-		case errors.Is(err, auth.ErrFlowNotFound):
-			u.flowGone(w, r)
-			return
-		default:
-			u.internalError(w, r, err)
-			return
-		}
-		u.render(w, r, status, "code", view)
+		u.codeError(w, r, f, "code", "err.bad_code", err)
 		return
 	}
-	if err := u.startSession(w, r, res); err != nil {
+	s, err := u.startSession(w, r, res)
+	if err != nil {
 		u.internalError(w, r, err)
 		return
 	}
 	u.cfg.Logger.InfoContext(r.Context(), "signed in", "user_id", res.UserID, "flow", string(f.Kind))
+	if f.Kind == storage.FlowRegister {
+		// A new account gets its recovery codes now, shown once on the next page.
+		if err := u.issueCodes(w, r, s); err != nil {
+			u.internalError(w, r, err)
+			return
+		}
+		seeOther(w, r, withAuthRequest("/recovery-codes", res.AuthRequestID))
+		return
+	}
 	u.finish(w, r, res.AuthRequestID, res)
 }
 
@@ -285,76 +379,58 @@ func (u *UI) handleResend(w http.ResponseWriter, r *http.Request) {
 	if !u.parseForm(w, r) {
 		return
 	}
-	if !u.checkCSRF(r, "code") {
+	purpose, page, again := "code", "/code", "/code?flow="
+	if r.URL.Path == "/forgot/resend" {
+		purpose, page, again = "reset", "/forgot/verify", "/forgot/verify?flow="
+	}
+	if !u.checkCSRF(r, purpose) {
 		u.forbidden(w, r)
 		return
 	}
 	id := r.PostFormValue("flow")
+	cur, err := u.auth.Flow(r.Context(), id, BrowserHash(r.Context()))
+	if err != nil || (cur.Kind == storage.FlowReset) != (page == "/forgot/verify") {
+		u.flowGone(w, r)
+		return
+	}
 	f, err := u.auth.Resend(r.Context(), id, BrowserHash(r.Context()))
 	if err == nil {
-		seeOther(w, r, "/code?flow="+url.QueryEscape(f.ID)+"&resent=1")
+		seeOther(w, r, again+url.QueryEscape(f.ID)+"&resent=1")
 		return
 	}
 	if errors.Is(err, auth.ErrFlowNotFound) {
 		u.flowGone(w, r)
 		return
 	}
-	cur, ferr := u.auth.Flow(r.Context(), id, BrowserHash(r.Context()))
-	if ferr != nil {
-		u.flowGone(w, r)
-		return
-	}
 	view := u.codeView(r, cur)
+	view.Focus = ""
 	status := http.StatusBadRequest
 	var soon *auth.TooSoonError
-	msg, limitStatus, limited := limitMessage(w, err)
+	msg, limitStatus, limited := limitMessage(w, view.page, err)
 	switch {
 	case limited:
-		view.Error, status = msg, limitStatus
+		view.FormError, status = msg, limitStatus
 	case errors.As(err, &soon):
 		secs := int(soon.RetryAfter.Round(time.Second).Seconds())
-		view.Error, view.ResendIn, status = fmt.Sprintf("Please wait %s before asking for a new code.", waitText(soon.RetryAfter)), secs, http.StatusTooManyRequests
-		w.Header().Set("Retry-After", fmt.Sprint(secs))
+		view.FormError, view.ResendIn, status = view.T("err.resend_wait", secs), secs, http.StatusTooManyRequests
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	case errors.Is(err, auth.ErrSMSUndeliverable):
-		view.Error = msgUndeliverable
+		view.FormError = view.T("err.undeliverable")
 	case errors.Is(err, auth.ErrSMSUnavailable):
-		view.Error, status = msgSMSUnavailable, http.StatusServiceUnavailable
+		view.FormError, status = view.T("err.sms_unavailable"), http.StatusServiceUnavailable
 	default:
 		u.internalError(w, r, err)
 		return
 	}
-	u.render(w, r, status, "code", view)
-}
-
-type accountPage struct {
-	page
-	Name, MaskedPhone         string
-	AuthTimeISO, AuthTimeText string
-}
-
-func (u *UI) handleAccount(w http.ResponseWriter, r *http.Request) {
-	s, ok := u.currentSession(r)
-	if !ok {
-		seeOther(w, r, "/login")
-		return
+	name := "code"
+	if cur.Kind == storage.FlowReset {
+		name = "verify"
 	}
-	usr, err := u.store.GetUser(r.Context(), s.UserID)
-	if err != nil {
-		u.internalError(w, r, err)
-		return
-	}
-	u.render(w, r, http.StatusOK, "account", accountPage{
-		page: u.base(r, "logout", ""), Name: usr.Name, MaskedPhone: phone.Mask(usr.Phone),
-		AuthTimeISO: s.AuthTime.UTC().Format(time.RFC3339), AuthTimeText: s.AuthTime.UTC().Format("2 Jan 2006, 15:04 UTC"),
-	})
+	u.render(w, r, status, name, view)
 }
 
 func (u *UI) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if !u.parseForm(w, r) {
-		return
-	}
-	if !u.checkCSRF(r, "logout") {
-		u.forbidden(w, r)
+	if !u.postForm(w, r, "logout") {
 		return
 	}
 	if err := u.EndSession(r.Context(), ""); err != nil {
@@ -362,14 +438,15 @@ func (u *UI) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, u.cookie(u.session, "", -time.Second))
+	http.SetCookie(w, u.cookie(u.reveal, "", -time.Second))
 	w.Header().Set("Clear-Site-Data", `"cookies"`)
 	seeOther(w, r, "/logged-out")
 }
 
 func (u *UI) handleLoggedOut(w http.ResponseWriter, r *http.Request) {
+	p := u.base(r, "", nil)
 	u.render(w, r, http.StatusOK, "message", messagePage{
-		page: u.base(r, "", ""), Title: "You are signed out",
-		Message: "You have signed out of " + u.cfg.ProductName + ". You can close this page.",
-		LinkURL: "/login", LinkText: "Sign in again",
+		page: p, Title: p.T("signed_out.title"), Message: p.T("signed_out.text", u.cfg.ProductName),
+		LinkURL: "/login", LinkText: p.T("signed_out.again"),
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -43,21 +44,31 @@ type Config struct {
 	Secure         bool          // the issuer is https: cookies get Secure and the __Host- prefix
 	SessionTTL     time.Duration // [24h] absolute
 	SessionIdleTTL time.Duration // [1h]
+	LogoURL        string        // an https:// or data:image/ URL of the product's logo; empty: an inline mark
+	AccentColor    string        // "#rrggbb" (checked by CheckAccentColor); empty: the default blue
+	RecentAuth     time.Duration // [10m] how fresh a sign-in must be to get new recovery codes
 	Now            func() time.Time
 	Logger         *slog.Logger
 }
 
 // UI holds the page handlers.
 type UI struct {
-	cfg      Config
-	store    storage.Storage
-	auth     *auth.Authenticator
-	callback func(ctx context.Context, authRequestID string) string
-	pages    map[string]*template.Template
-	csrfKey  []byte
-	browser  string // cookie names
-	session  string
+	cfg       Config
+	store     storage.Storage
+	auth      *auth.Authenticator
+	callback  func(ctx context.Context, authRequestID string) string
+	pages     map[string]*template.Template
+	csrfKey   []byte
+	revealKey []byte // seals recovery codes in the reveal cookie (recovery.go)
+	browser   string // cookie names
+	session   string
+	reveal    string
+	brandCSS  []byte
+	imgSrc    string // the logo's origin for the CSP, when it is not ours
 }
+
+// pageNames are the templates, each parsed with layout.html.
+var pageNames = []string{"login", "register", "code", "message", "account", "recovery", "codes", "forgot", "verify", "newpw", "consent", "logout"}
 
 // New parses the templates and gets the CSRF key from the store (shared by every instance).
 func New(ctx context.Context, cfg Config, store storage.Storage, authn *auth.Authenticator, callback func(context.Context, string) string) (*UI, error) {
@@ -70,26 +81,37 @@ func New(ctx context.Context, cfg Config, store storage.Storage, authn *auth.Aut
 	if cfg.SessionIdleTTL <= 0 {
 		cfg.SessionIdleTTL = time.Hour
 	}
+	if cfg.RecentAuth <= 0 {
+		cfg.RecentAuth = 10 * time.Minute
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
+	if err := CheckAccentColor(cfg.AccentColor); err != nil {
 		return nil, err
 	}
-	key, err := store.Secret(ctx, "ui-csrf-hmac", fresh)
+	imgSrc, err := logoSource(cfg.LogoURL)
+	if err != nil {
+		return nil, err
+	}
+	key, err := sharedSecret(ctx, store, "ui-csrf-hmac")
 	if err != nil {
 		return nil, fmt.Errorf("csrf key: %w", err)
 	}
-	u := &UI{cfg: cfg, store: store, auth: authn, callback: callback, csrfKey: key, pages: map[string]*template.Template{}}
-	u.browser, u.session = "otpidp-browser", "otpidp-session"
-	if cfg.Secure {
-		u.browser, u.session = "__Host-otpidp-browser", "__Host-otpidp-session"
+	revealKey, err := sharedSecret(ctx, store, "ui-reveal-aead")
+	if err != nil {
+		return nil, fmt.Errorf("reveal key: %w", err)
 	}
-	for _, name := range []string{"login", "register", "code", "message", "account"} {
+	u := &UI{cfg: cfg, store: store, auth: authn, callback: callback, csrfKey: key, revealKey: revealKey,
+		pages: map[string]*template.Template{}, brandCSS: brandCSS(cfg.AccentColor), imgSrc: imgSrc}
+	u.browser, u.session, u.reveal = "otpidp-browser", "otpidp-session", "otpidp-reveal"
+	if cfg.Secure {
+		u.browser, u.session, u.reveal = "__Host-otpidp-browser", "__Host-otpidp-session", "__Host-otpidp-reveal"
+	}
+	for _, name := range pageNames {
 		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse %s template: %w", name, err)
@@ -99,11 +121,28 @@ func New(ctx context.Context, cfg Config, store storage.Storage, authn *auth.Aut
 	return u, nil
 }
 
-// Routes mounts the pages on r. Wrap r in Browser and, for the sign-in pages, the provider's
-// issuer interceptor.
+// sharedSecret returns the store's 32-byte secret of that name, creating it on first use.
+func sharedSecret(ctx context.Context, store storage.Storage, name string) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	key, err := store.Secret(ctx, name, fresh)
+	if err != nil {
+		return nil, err
+	}
+	if len(key) < 32 {
+		return nil, fmt.Errorf("secret %q is too short", name)
+	}
+	return key[:32], nil
+}
+
+// Routes mounts the pages on r. Wrap r in Browser, SecurityHeaders and, for the sign-in pages,
+// the provider's issuer interceptor.
 func (u *UI) Routes(r chi.Router) {
 	static, _ := fs.Sub(staticFiles, "static")
 	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	r.Get("/brand.css", u.handleBrandCSS)
 	r.Get("/login", u.handleLoginPage)
 	r.Post("/login", u.handleLogin)
 	r.Get("/register", u.handleRegisterPage)
@@ -111,7 +150,23 @@ func (u *UI) Routes(r chi.Router) {
 	r.Get("/code", u.handleCodePage)
 	r.Post("/code", u.handleCode)
 	r.Post("/code/resend", u.handleResend)
+	r.Get("/code/recovery", u.handleRecoveryPage)
+	r.Post("/code/recovery", u.handleRecovery)
+	r.Get("/recovery-codes", u.handleCodesPage)
+	r.Get("/recovery-codes.txt", u.handleCodesText)
+	r.Post("/recovery-codes", u.handleCodesDone)
+	r.Get("/forgot", u.handleForgotPage)
+	r.Post("/forgot", u.handleForgot)
+	r.Get("/forgot/verify", u.handleVerifyPage)
+	r.Post("/forgot/verify", u.handleVerify)
+	r.Post("/forgot/resend", u.handleResend)
+	r.Get("/forgot/password", u.handleNewPasswordPage)
+	r.Post("/forgot/password", u.handleNewPassword)
 	r.Get("/account", u.handleAccount)
+	r.Post("/account/password", u.handleChangePassword)
+	r.Post("/account/recovery-codes", u.handleNewCodes)
+	r.Post("/account/sessions/end", u.handleEndDevice)
+	r.Post("/account/apps/remove", u.handleRemoveApp)
 	r.Post("/logout", u.handleLogout)
 	r.Get("/logged-out", u.handleLoggedOut)
 }
@@ -208,7 +263,7 @@ func (u *UI) currentSession(r *http.Request) (storage.Session, bool) {
 
 // startSession replaces any session of this browser with a new one (a new value after every
 // sign-in) and sets its cookie.
-func (u *UI) startSession(w http.ResponseWriter, r *http.Request, res auth.Result) error {
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, res auth.Result) (storage.Session, error) {
 	if old, ok := u.currentSession(r); ok {
 		_ = u.store.DeleteSession(r.Context(), old.ID)
 	}
@@ -221,10 +276,10 @@ func (u *UI) startSession(w http.ResponseWriter, r *http.Request, res auth.Resul
 		ExpiresAt: now.Add(u.cfg.SessionTTL), IdleExpiresAt: now.Add(u.cfg.SessionIdleTTL),
 	}
 	if err := u.store.CreateSession(r.Context(), s); err != nil {
-		return fmt.Errorf("create session: %w", err)
+		return s, fmt.Errorf("create session: %w", err)
 	}
 	http.SetCookie(w, u.cookie(u.session, value, u.cfg.SessionTTL))
-	return nil
+	return s, nil
 }
 
 // EndSession deletes the session of the request whose context this is (used by RP-initiated
@@ -269,30 +324,84 @@ func (u *UI) checkCSRF(r *http.Request, purpose string) bool {
 
 // ---- rendering ----
 
-// page is the data every template gets.
+// page is the data every template gets. Templates call {{.T "key" args…}} for every string
+// (i18n.go) and {{.A "field"}} in an input's tag for its error and focus attributes.
 type page struct {
 	Product    string
 	ClientName string
 	CSRF       string
 	Nonce      string
+	Lang       string
+	LogoURL    string
+	Notice     string            // a confirmation shown at the top (role=status)
+	FormError  string            // an error that belongs to no one field (role=alert)
+	Errors     map[string]string // field name → message, shown next to the field
+	Focus      string            // the field that gets autofocus: the first with an error
+}
+
+// T returns the catalog's message key in the page's language.
+func (p page) T(key string, args ...any) string { return translate(p.Lang, key, args...) }
+
+// A returns the attributes of the input for field: aria-describedby (its error, then hints),
+// aria-invalid when it has an error, and autofocus when it is the field to focus.
+func (p page) A(field string, hints ...string) template.HTMLAttr {
+	var b strings.Builder
+	ids := hints
+	if p.Errors[field] != "" {
+		ids = append([]string{field + "-error"}, hints...)
+		b.WriteString(` aria-invalid="true"`)
+	}
+	if len(ids) > 0 {
+		b.WriteString(` aria-describedby="` + template.HTMLEscapeString(strings.Join(ids, " ")) + `"`)
+	}
+	if p.Focus == field {
+		b.WriteString(" autofocus")
+	}
+	return template.HTMLAttr(b.String())
+}
+
+// fail records a message for field; the first field that fails gets the focus.
+func (p *page) fail(field, msg string) {
+	if p.Errors == nil {
+		p.Errors = map[string]string{}
+	}
+	if _, ok := p.Errors[field]; !ok && (p.Focus == "" || p.Errors[p.Focus] == "") {
+		p.Focus = field
+	}
+	p.Errors[field] = msg
+}
+
+// cspFor is the Content-Security-Policy of a page with that script nonce.
+func (u *UI) cspFor(nonce string) string {
+	img := "'self' data:"
+	if u.imgSrc != "" {
+		img += " " + u.imgSrc
+	}
+	// No form-action: Chromium applies it to the redirects that follow a form POST, and the
+	// sign-in's last POST redirects to the app (any registered origin). TestBrowser shows it.
+	return "default-src 'none'; script-src 'nonce-" + nonce + "' 'strict-dynamic'; style-src 'self'; img-src " + img +
+		"; connect-src 'none'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
 }
 
 // SecurityHeaders sets the headers every page gets: a strict CSP with a fresh nonce, no
 // framing, no sniffing, no referrer, no caching.
-func SecurityHeaders(next http.Handler) http.Handler {
+func (u *UI) SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 16)
 		if _, err := rand.Read(b); err != nil {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
-		nonce := base64.RawStdEncoding.EncodeToString(b)
+		nonce := base64.RawURLEncoding.EncodeToString(b) // no + or / to escape in the attribute
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"' 'strict-dynamic'; style-src 'self'; img-src 'self' data:; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", u.cspFor(nonce))
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if u.cfg.Secure {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
 		if h.Get("Cache-Control") == "" {
 			h.Set("Cache-Control", "no-store")
 		}
@@ -300,9 +409,35 @@ func SecurityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-func (u *UI) base(r *http.Request, purpose, clientName string) page {
+// lang is the language of the request's pages: the authorization request's ui_locales, then
+// Accept-Language.
+func (u *UI) lang(r *http.Request, a *storage.AuthRequest) string {
+	var locales []string
+	if a != nil {
+		locales = a.UILocales
+	}
+	return chooseLanguage(locales, r.Header.Get("Accept-Language"))
+}
+
+// t translates key for the request (outside a page).
+func (u *UI) t(r *http.Request, key string, args ...any) string {
+	return translate(u.lang(r, nil), key, args...)
+}
+
+// base is the common data of a page whose forms post with purpose, serving the authorization
+// request a (nil when none).
+func (u *UI) base(r *http.Request, purpose string, a *storage.AuthRequest) page {
 	nonce, _ := r.Context().Value(nonceKey).(string)
-	return page{Product: u.cfg.ProductName, ClientName: clientName, CSRF: u.csrfToken(r, purpose), Nonce: nonce}
+	p := page{Product: u.cfg.ProductName, Nonce: nonce, Lang: u.lang(r, a), LogoURL: u.cfg.LogoURL}
+	if purpose != "" {
+		p.CSRF = u.csrfToken(r, purpose)
+	}
+	if a != nil && a.ClientID != "" {
+		if c, err := u.store.GetClient(r.Context(), a.ClientID); err == nil {
+			p.ClientName = c.Name
+		}
+	}
+	return p
 }
 
 // render executes a page into a buffer first, so a template error is a clean 500.
@@ -310,7 +445,9 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	var buf bytes.Buffer
 	if err := u.pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
 		u.cfg.Logger.ErrorContext(r.Context(), "render page", "page", name, "error", err)
-		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, u.t(r, "err.generic.text")+"\n")
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -323,8 +460,13 @@ type messagePage struct {
 	Title, Message, Reference, LinkURL, LinkText string
 }
 
-// renderError shows a plain-words error page with a reference the logs share.
-func (u *UI) renderError(w http.ResponseWriter, r *http.Request, status int, title, message string, err error) {
+// renderError shows a plain-words error page (catalog keys what+".title" and what+".text")
+// with a reference the logs share when err is not nil.
+func (u *UI) renderError(w http.ResponseWriter, r *http.Request, status int, what string, err error) {
+	u.renderMessage(w, r, status, what+".title", what+".text", err)
+}
+
+func (u *UI) renderMessage(w http.ResponseWriter, r *http.Request, status int, titleKey, textKey string, err error) {
 	ref := ""
 	if err != nil {
 		b := make([]byte, 6)
@@ -332,20 +474,75 @@ func (u *UI) renderError(w http.ResponseWriter, r *http.Request, status int, tit
 		ref = hex.EncodeToString(b)
 		u.cfg.Logger.ErrorContext(r.Context(), "page error", "reference", ref, "path", r.URL.Path, "error", err)
 	}
+	p := u.base(r, "", nil)
 	u.render(w, r, status, "message", messagePage{
-		page: u.base(r, "", ""), Title: title, Message: message, Reference: ref,
-		LinkURL: "/account", LinkText: "Go to your account",
+		page: p, Title: p.T(titleKey), Message: p.T(textKey), Reference: ref,
+		LinkURL: "/account", LinkText: p.T("link.account"),
 	})
 }
 
 func (u *UI) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	u.renderError(w, r, http.StatusInternalServerError, "Something went wrong",
-		"We could not finish this step because of a problem on our side. Please try again in a minute.", err)
+	u.renderError(w, r, http.StatusInternalServerError, "err.generic", err)
 }
 
 func (u *UI) forbidden(w http.ResponseWriter, r *http.Request) {
-	u.renderError(w, r, http.StatusForbidden, "This form has expired",
-		"For your security we could not accept this form. Go back, reload the page and try again.", nil)
+	u.renderError(w, r, http.StatusForbidden, "err.forbidden", nil)
+}
+
+func (u *UI) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	u.renderError(w, r, http.StatusNotFound, "err.not_found", nil)
+}
+
+// NotFound serves the page-not-found page, with the pages' security headers, for whatever next
+// answers 404 (the provider's router, for paths nobody serves).
+func (u *UI) NotFound(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nw := &notFoundWriter{w: w}
+		next.ServeHTTP(nw, r)
+		if nw.notFound {
+			u.Browser(u.SecurityHeaders(http.HandlerFunc(u.handleNotFound))).ServeHTTP(w, r)
+		}
+	})
+}
+
+// notFoundWriter swallows a 404 answer so that the page can replace it.
+type notFoundWriter struct {
+	w        http.ResponseWriter
+	notFound bool
+	wrote    bool
+}
+
+func (n *notFoundWriter) Header() http.Header { return n.w.Header() }
+
+func (n *notFoundWriter) WriteHeader(status int) {
+	if n.wrote {
+		return
+	}
+	n.wrote = true
+	if status == http.StatusNotFound {
+		n.notFound = true
+		for k := range n.w.Header() {
+			n.w.Header().Del(k)
+		}
+		return
+	}
+	n.w.WriteHeader(status)
+}
+
+func (n *notFoundWriter) Write(b []byte) (int, error) {
+	if !n.wrote {
+		n.WriteHeader(http.StatusOK)
+	}
+	if n.notFound {
+		return len(b), nil
+	}
+	return n.w.Write(b)
+}
+
+func (n *notFoundWriter) Flush() {
+	if f, ok := n.w.(http.Flusher); ok && !n.notFound {
+		f.Flush()
+	}
 }
 
 // seeOther ends every successful POST (Post/Redirect/Get).
@@ -356,31 +553,39 @@ func seeOther(w http.ResponseWriter, r *http.Request, target string) {
 // ---- authorization requests ----
 
 // authRequest loads the authorization request a page serves, checking that it is live and that
-// this browser started it. ok is false when a page was rendered instead.
-func (u *UI) authRequest(w http.ResponseWriter, r *http.Request, id string) (storage.AuthRequest, string, bool) {
+// this browser started it. ok is false when a page was rendered instead; a is nil when id is
+// empty.
+func (u *UI) authRequest(w http.ResponseWriter, r *http.Request, id string) (*storage.AuthRequest, bool) {
 	if id == "" {
-		return storage.AuthRequest{}, "", true
+		return nil, true
 	}
 	a, err := u.store.GetAuthRequest(r.Context(), id)
 	if err != nil || !a.ExpiresAt.After(u.cfg.Now()) || a.Done() {
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			u.internalError(w, r, err)
-			return a, "", false
+			return nil, false
 		}
-		u.renderError(w, r, http.StatusBadRequest, "This sign-in link has expired",
-			"Go back to the app you came from and start signing in again.", nil)
-		return a, "", false
+		u.renderError(w, r, http.StatusBadRequest, "err.expired_link", nil)
+		return nil, false
 	}
 	if len(a.BrowserHash) == 0 || subtle.ConstantTimeCompare(a.BrowserHash, BrowserHash(r.Context())) != 1 {
-		u.renderError(w, r, http.StatusBadRequest, "Continue in the browser you started in",
-			"This sign-in was started in another browser or app. Go back to the app and start again here.", nil)
-		return a, "", false
+		u.renderError(w, r, http.StatusBadRequest, "err.other_browser", nil)
+		return nil, false
 	}
-	name := ""
-	if c, err := u.store.GetClient(r.Context(), a.ClientID); err == nil {
-		name = c.Name
+	return &a, true
+}
+
+// authRequestOf returns the authorization request id refers to, for its language and client
+// name only (nil when there is none).
+func (u *UI) authRequestOf(r *http.Request, id string) *storage.AuthRequest {
+	if id == "" {
+		return nil
 	}
-	return a, name, true
+	a, err := u.store.GetAuthRequest(r.Context(), id)
+	if err != nil {
+		return nil
+	}
+	return &a
 }
 
 // finish sends the browser on after a sign-in: back to the provider for the authorization
@@ -393,8 +598,7 @@ func (u *UI) finish(w http.ResponseWriter, r *http.Request, authRequestID string
 	err := u.store.CompleteAuthRequest(r.Context(), authRequestID, res.UserID, res.AuthTime.UTC(), res.AMR, u.cfg.Now().UTC())
 	if err != nil {
 		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-			u.renderError(w, r, http.StatusBadRequest, "This sign-in link has expired",
-				"You are signed in, but the app's request expired. Go back to the app and start again.", nil)
+			u.renderMessage(w, r, http.StatusBadRequest, "err.expired_link.title", "err.expired_done.text", nil)
 			return
 		}
 		u.internalError(w, r, err)
@@ -436,3 +640,6 @@ func errorRedirect(a storage.AuthRequest, code, description, issuer string) stri
 	}
 	return a.RedirectURI + sep + q.Encode()
 }
+
+// E returns the error message of field, or "".
+func (p page) E(field string) string { return p.Errors[field] }

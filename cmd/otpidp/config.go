@@ -42,7 +42,7 @@ func configKeys() []string {
 		envIssuer, envAddr, envDatabaseURL, envSMS, envTwilioSID, envTwilioToken, envTwilioPhone,
 		envTwilioAPIURL, envDefaultRegion, envProductName, envDev, envLogLevel,
 		envKeyRotation, envKeyLeadTime,
-	}, abuseConfigKeys()...)
+	}, append(abuseConfigKeys(), pagesKeys()...)...) // abuse_config.go, config_pages.go
 }
 
 // Defaults.
@@ -76,10 +76,11 @@ type Config struct {
 	TwilioPhoneNumber string // TWILIO_PHONE_NUMBER: the sender, E.164
 	TwilioAPIURL      string // TWILIO_API_URL: another base URL for Twilio's API (tests); empty: Twilio's
 
-	DefaultRegion string // OTPIDP_DEFAULT_REGION: region of national phone input, e.g. "US"
-	ProductName   string // OTPIDP_PRODUCT_NAME: shown in pages and SMS texts
-	Dev           bool   // OTPIDP_DEV: development mode (demo app); default true for a localhost issuer
-	LogLevel      string // OTPIDP_LOG_LEVEL: debug, info, warn or error
+	DefaultRegion string      // OTPIDP_DEFAULT_REGION: region of national phone input, e.g. "US"
+	ProductName   string      // OTPIDP_PRODUCT_NAME: shown in pages and SMS texts
+	Dev           bool        // OTPIDP_DEV: development mode (demo app); default true for a localhost issuer
+	LogLevel      string      // OTPIDP_LOG_LEVEL: debug, info, warn or error
+	Pages         PagesConfig // config_pages.go: sessions, branding, reset mode
 
 	Abuse       AbuseConfig   // rate limits, throttles, trusted proxies (abuse_config.go)
 	KeyRotation time.Duration // OTPIDP_KEY_ROTATION: a new signing key this often; < 0: off (keys.go)
@@ -242,6 +243,9 @@ func resolveConfig(cf *configFlags, getenv func(string) string, stderr io.Writer
 	c.ProductName = strings.TrimSpace(get(envProductName, defaultProductName))
 	c.LogLevel = strings.ToLower(get(envLogLevel, defaultLogLevel))
 	problems = append(problems, resolveKeySettings(&c, get)...)
+	var pageProblems []string
+	c.Pages, pageProblems = loadPagesConfig(get)
+	problems = append(problems, pageProblems...)
 	if v, ok := lookup(envDev); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -265,7 +269,7 @@ func (c *Config) Validate() error {
 
 // problems lists what is wrong with c.
 func (c *Config) problems() []string {
-	var p []string
+	p := c.Pages.problems()
 
 	if err := checkIssuer(c.Issuer, c.Dev); err != nil {
 		p = append(p, fmt.Sprintf("%s=%q: %v", envIssuer, c.Issuer, err))

@@ -71,7 +71,11 @@ func TestDemoThroughRun(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no console SMS line with a code in:\n%s", stdout.String())
 	}
-	result := b.submit(codePage, "/code", map[string]string{"code": m[1]})
+	codes := b.submit(codePage, "/code", map[string]string{"code": m[1]})
+	if codes.url.Path != "/recovery-codes" {
+		t.Fatalf("after the code: %d %s, want the recovery codes", codes.status, codes.url)
+	}
+	result := b.submit(codes, "/recovery-codes", nil)
 	if result.status != http.StatusOK || result.url.Path != "/demo/callback" {
 		t.Fatalf("after the code: %d %s\n%s", result.status, result.url, result.body)
 	}

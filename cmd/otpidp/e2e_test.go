@@ -399,8 +399,15 @@ func register(t testing.TB, ts *testServer, b *browser, a authorization) respons
 	if !strings.Contains(codePage.body, "2671") || strings.Contains(codePage.body, "4155552671") {
 		t.Fatalf("the code page must show the masked number only:\n%s", codePage.body)
 	}
-	return b.submit(codePage, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)})
+	codes := b.submit(codePage, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)})
+	// A new account is shown its recovery codes once, then goes on to the app.
+	if codes.status != http.StatusOK || codes.url.Path != "/recovery-codes" || len(recoveryCodeRE.FindAllString(codes.body, -1)) != 10 {
+		t.Fatalf("after registration: %d %s, want the 10 recovery codes:\n%s", codes.status, codes.url, codes.body)
+	}
+	return b.submit(codes, "/recovery-codes", nil)
 }
+
+var recoveryCodeRE = regexp.MustCompile(`<code>[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}</code>`)
 
 // signIn goes from the authorization URL through the password and the code.
 func signIn(t testing.TB, ts *testServer, b *browser, a authorization, password string) response {

@@ -22,7 +22,10 @@ import (
 //	/userinfo, /revoke                      protocol endpoints (zitadel/oidc)
 //	/authorize, /authorize/callback, /end_session
 //	                                        browser-facing protocol endpoints
-//	/login, /register, /code, /code/resend, /account, /logout, /logged-out, /consent, /static/*
+//	/login, /register, /code, /code/resend, /code/recovery, /recovery-codes(.txt), /forgot,
+//	/forgot/verify, /forgot/resend, /forgot/password, /account, /account/password,
+//	/account/recovery-codes, /account/sessions/end, /account/apps/remove, /consent, /logout, /logged-out,
+//	/static/*, /brand.css
 //	                                        pages (ui)
 //	/demo, /demo/login, /demo/callback      demo relying party (development only)
 func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.Handler {
@@ -49,7 +52,7 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 	// Pages: a browser-binding cookie, strict security headers, cross-origin POSTs refused (the
 	// per-form CSRF tokens are checked by the handlers too), and the issuer in the context.
 	pagesStack := func(h http.Handler) http.Handler {
-		return pages.Browser(ui.SecurityHeaders(http.NewCrossOriginProtection().Handler(prov.IssuerInterceptor(h))))
+		return pages.Browser(pages.SecurityHeaders(http.NewCrossOriginProtection().Handler(prov.IssuerInterceptor(h))))
 	}
 	r.Group(func(r chi.Router) {
 		r.Use(pagesStack)
@@ -61,16 +64,16 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 	})
 	// Browser-facing protocol endpoints are bound to the browser too, and their unredirectable
 	// errors become the error page rather than plain text.
-	browserProtocol := pages.Browser(ui.SecurityHeaders(pages.FriendlyErrors(protocol)))
+	browserProtocol := pages.Browser(pages.SecurityHeaders(pages.FriendlyErrors(protocol)))
 	r.Handle("/authorize", browserProtocol)
-	r.Handle(prov.CallbackPath(), pages.Browser(ui.SecurityHeaders(pages.BoundCallback(pages.FriendlyErrors(protocol)))))
-	r.Handle("/end_session", pages.Browser(ui.SecurityHeaders(prov.IssuerInterceptor(pages.EndSessionHandler(func(r *http.Request) (ui.LogoutRequest, error) {
+	r.Handle(prov.CallbackPath(), pages.Browser(pages.SecurityHeaders(pages.BoundCallback(pages.FriendlyErrors(protocol)))))
+	r.Handle("/end_session", pages.Browser(pages.SecurityHeaders(prov.IssuerInterceptor(pages.EndSessionHandler(func(r *http.Request) (ui.LogoutRequest, error) {
 		l, err := prov.ValidateLogout(r)
 		return ui.LogoutRequest{Subject: l.Subject, ClientName: l.ClientName, RedirectURI: l.RedirectURI}, err
 	})))))
 	// Everything else the provider serves (discovery, keys, token, introspection, userinfo,
 	// revocation).
-	r.Handle("/*", protocolLimits(d)(protocol))
+	r.Handle("/*", protocolLimits(d)(pages.NotFound(protocol)))
 
 	if demo != nil {
 		r.Route("/demo", demo.routes)

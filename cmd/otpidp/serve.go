@@ -143,7 +143,8 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 	}
 	authn, err := auth.New(ctx, d.store, d.sender, auth.Config{
 		ProductName: d.cfg.ProductName, OriginHost: d.cfg.OriginHost(), DefaultRegion: d.cfg.DefaultRegion,
-		Limits: d.cfg.authLimits(),
+		Limits:       d.cfg.authLimits(),
+		ResetSMSOnly: d.cfg.Pages.ResetSMSOnly,
 	}, auth.WithClock(d.now), auth.WithLogger(d.logger))
 	if err != nil {
 		return nil, nil, fmt.Errorf("authenticator: %w", err)
@@ -164,6 +165,8 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 	}
 	pages, err = ui.New(ctx, ui.Config{
 		ProductName: d.cfg.ProductName, Issuer: d.cfg.Issuer, Secure: issuer.Scheme == "https",
+		SessionTTL: d.cfg.Pages.SessionTTL, SessionIdleTTL: d.cfg.Pages.SessionIdleTTL,
+		LogoURL: d.cfg.Pages.LogoURL, AccentColor: d.cfg.Pages.AccentColor,
 		Now: d.now, Logger: d.logger,
 	}, d.store, authn, prov.CallbackURL)
 	if err != nil {

@@ -96,6 +96,7 @@ type Config struct {
 	Argon2              Argon2Params  // default {19 MiB, 2, 1, 16, 32}; zero fields take the default
 	MaxConcurrentHashes int           // default 2*GOMAXPROCS
 	Limits              Limits        // abuse limits (limits.go); zero fields take their defaults
+	ResetSMSOnly        bool          // password reset with the SMS code alone (weaker); default: SMS code + recovery code
 }
 
 const (

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		consentTests(),
 		limitTests(),
 		keyRotationTests(),
+		accountTests(),
 	} {
 		tests = append(tests, group...)
 	}

@@ -1,0 +1,292 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+
+	"github.com/otpidp/otpidp/provider/phone"
+	"github.com/otpidp/otpidp/storage"
+)
+
+// A password reset (SECURITY.md RST-01..RST-09) is a storage.FlowReset flow in three steps:
+//
+//  1. StartReset: the phone number. A number with an account gets an SMS code; any other number
+//     gets a flow that looks the same and accepts no code, and no SMS (RST-01).
+//  2. VerifyReset: the SMS code and, unless Config.ResetSMSOnly, one of the user's recovery
+//     codes (the second factor, RST-09). Both are spent; the flow then allows one thing only,
+//     setting a new password, until it expires (RST-04). Nothing about the account changes
+//     before this step (RST-05).
+//  3. CompleteReset: the new password, typed twice, under the same policy as registration
+//     (RST-06). Every session of the user ends and every access and refresh token is revoked;
+//     the user is not signed in (RST-07).
+
+// Refusal reasons of the reset's password step (besides those of CheckPassword).
+const (
+	// ReasonMismatch: the two passwords typed differ.
+	ReasonMismatch Reason = "mismatch"
+	// ReasonWrongCurrent: the current password given to ChangePassword is wrong.
+	ReasonWrongCurrent Reason = "wrong_current"
+)
+
+// FieldPasswordConfirm and FieldCurrentPassword are fields named by a FieldError of a password
+// change or reset.
+const (
+	FieldPasswordConfirm = "password_confirm"
+	FieldCurrentPassword = "current_password"
+)
+
+// ResetNeedsRecoveryCode reports whether a reset asks for a recovery code besides the SMS code.
+func (a *Authenticator) ResetNeedsRecoveryCode() bool { return !a.cfg.ResetSMSOnly }
+
+// resetText is the SMS carrying a reset code.
+func (a *Authenticator) resetText(code string) string {
+	return a.codeText(code)
+}
+
+// resetMessage returns the code hash and the SMS of a reset flow: a real code when the number has
+// an account; otherwise a random hash that no code matches, and no text.
+func (a *Authenticator) resetMessage(flowID string, known bool) ([]byte, string, error) {
+	if !known {
+		hash, err := a.randomBytes(32)
+		return hash, "", err
+	}
+	code, hash, err := a.newCode(flowID)
+	if err != nil {
+		return nil, "", err
+	}
+	return hash, a.resetText(code), nil
+}
+
+// StartReset begins a password reset for the number typed. The answer is the same whether or
+// not the number has an account. Errors: ErrInvalidPhone when the input is not a phone number;
+// ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent.
+func (a *Authenticator) StartReset(ctx context.Context, phoneInput, authRequestID string, browserHash []byte) (FlowView, error) {
+	if len(browserHash) == 0 {
+		return FlowView{}, errNoBrowser
+	}
+	e164, err := a.normalizePhone(phoneInput)
+	if err != nil {
+		return FlowView{}, err
+	}
+	userID := ""
+	u, err := a.store.GetUserByPhone(ctx, e164)
+	switch {
+	case err == nil && u.PhoneVerified:
+		userID = u.ID
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		return FlowView{}, fmt.Errorf("auth: reset: get user: %w", err)
+	}
+	id, err := a.newFlowID()
+	if err != nil {
+		return FlowView{}, err
+	}
+	hash, text, err := a.resetMessage(id, userID != "")
+	if err != nil {
+		return FlowView{}, err
+	}
+	now := a.clock()
+	f := storage.Flow{
+		ID:            id,
+		Kind:          storage.FlowReset,
+		AuthRequestID: authRequestID,
+		UserID:        userID,
+		Phone:         e164,
+		BrowserHash:   bytes.Clone(browserHash),
+		CodeHash:      hash,
+		CodeExpiresAt: now.Add(a.cfg.CodeTTL),
+		CodeSentAt:    now,
+		SendCount:     1,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(a.cfg.FlowTTL),
+	}
+	if text == "" {
+		if err := a.store.CreateFlow(ctx, f); err != nil {
+			return FlowView{}, fmt.Errorf("auth: create flow: %w", err)
+		}
+		a.log.InfoContext(ctx, "reset for a number without an account: nothing sent", "phone", phone.MaskForLog(e164), "flow_id", f.ID)
+		return a.view(f), nil
+	}
+	if err := a.startFlow(ctx, f, text); err != nil {
+		return FlowView{}, err
+	}
+	a.log.InfoContext(ctx, "reset code sent", "user_id", userID, "phone", phone.MaskForLog(e164), "flow_id", f.ID)
+	return a.view(f), nil
+}
+
+// VerifyReset checks the SMS code of a reset flow and, unless the operator allows SMS-only
+// resets, a recovery code of the account. Both are spent on success. A wrong SMS code or a wrong
+// recovery code counts as one wrong try against the flow. Errors: ErrFlowNotFound,
+// ErrInvalidCode (one answer for a wrong SMS code, a wrong recovery code and a number without an
+// account), ErrTooManyAttempts.
+func (a *Authenticator) VerifyReset(ctx context.Context, flowID string, browserHash []byte, code, recoveryCode string) error {
+	f, err := a.loadFlow(ctx, flowID, browserHash, storage.FlowReset)
+	if err != nil {
+		return err
+	}
+	now := a.clock()
+	hash, err := a.checkCode(ctx, f, code, now)
+	if err != nil {
+		return err
+	}
+	if f.UserID == "" { // cannot happen: no code matches such a flow
+		return ErrInvalidCode
+	}
+	if a.ResetNeedsRecoveryCode() {
+		ok, err := a.spendRecoveryCode(ctx, f.UserID, recoveryCode)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			a.log.InfoContext(ctx, "reset refused: wrong recovery code", "user_id", f.UserID, "flow_id", f.ID)
+			return a.wrongTry(ctx, f)
+		}
+	}
+	if _, err := a.store.ConsumeCode(ctx, f.ID, hash, a.cfg.MaxCodeAttempts, now); err != nil {
+		return a.consumeFailed(ctx, f.ID, err)
+	}
+	a.log.InfoContext(ctx, "reset verified", "user_id", f.UserID, "flow_id", f.ID, "recovery_code", a.ResetNeedsRecoveryCode())
+	return nil
+}
+
+// verifiedReset returns the reset flow whose codes were verified, started by this browser and
+// not expired; ErrFlowNotFound otherwise.
+func (a *Authenticator) verifiedReset(ctx context.Context, flowID string, browserHash []byte) (storage.Flow, error) {
+	if flowID == "" || len(flowID) > maxFlowIDLen {
+		return storage.Flow{}, ErrFlowNotFound
+	}
+	f, err := a.store.GetFlow(ctx, flowID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Flow{}, ErrFlowNotFound
+	}
+	if err != nil {
+		return storage.Flow{}, fmt.Errorf("auth: get flow: %w", err)
+	}
+	if subtle.ConstantTimeCompare(f.BrowserHash, browserHash) != 1 || f.Kind != storage.FlowReset ||
+		f.CodeUsedAt.IsZero() || f.UserID == "" || !a.clock().Before(f.ExpiresAt) {
+		return storage.Flow{}, ErrFlowNotFound
+	}
+	return f, nil
+}
+
+// ResetReady returns the view of a verified reset flow (its codes were accepted), ready for the
+// new password; ErrFlowNotFound otherwise.
+func (a *Authenticator) ResetReady(ctx context.Context, flowID string, browserHash []byte) (FlowView, error) {
+	f, err := a.verifiedReset(ctx, flowID, browserHash)
+	if err != nil {
+		return FlowView{}, err
+	}
+	return a.view(f), nil
+}
+
+// CompleteReset sets the new password of a verified reset flow, ends every session of the user
+// and revokes all their tokens, and ends the flow. It returns the flow's authorization request
+// ID (the app the user came from) so the pages can send the user to sign in for it. Errors:
+// ErrFlowNotFound; a *FieldError for the password (FieldPassword) or a confirmation that differs
+// (FieldPasswordConfirm, ReasonMismatch).
+func (a *Authenticator) CompleteReset(ctx context.Context, flowID string, browserHash []byte, password, confirm string) (string, error) {
+	f, err := a.verifiedReset(ctx, flowID, browserHash)
+	if err != nil {
+		return "", err
+	}
+	u, err := a.store.GetUser(ctx, f.UserID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", ErrFlowNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("auth: reset: get user: %w", err)
+	}
+	hash, err := a.newPassword(ctx, u, password, confirm)
+	if err != nil {
+		return "", err
+	}
+	// Deleting the flow is the single-use gate: of two concurrent submissions one wins.
+	if err := a.store.DeleteFlow(ctx, f.ID); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return "", ErrFlowNotFound
+		}
+		return "", fmt.Errorf("auth: reset: end flow: %w", err)
+	}
+	if err := a.setPasswordAndEndSessions(ctx, u.ID, hash, ""); err != nil {
+		return "", err
+	}
+	a.log.InfoContext(ctx, "password reset", "user_id", u.ID, "flow_id", f.ID)
+	return f.AuthRequestID, nil
+}
+
+// newPassword checks a new password typed twice against the policy and hashes it.
+func (a *Authenticator) newPassword(ctx context.Context, u storage.User, password, confirm string) (string, error) {
+	if err := a.CheckPassword(password, u.Name, u.Phone); err != nil {
+		return "", err
+	}
+	if subtle.ConstantTimeCompare([]byte(normalizePassword(password)), []byte(normalizePassword(confirm))) != 1 {
+		return "", &FieldError{Field: FieldPasswordConfirm, Reason: ReasonMismatch}
+	}
+	return a.HashPassword(ctx, password)
+}
+
+// setPasswordAndEndSessions stores the new hash, then ends the user's sessions (all of them, or
+// all but keepSessionID) and revokes every access and refresh token of the user.
+func (a *Authenticator) setPasswordAndEndSessions(ctx context.Context, userID, hash, keepSessionID string) error {
+	now := a.clock()
+	if err := a.store.UpdateUserPassword(ctx, userID, hash, now); err != nil {
+		return fmt.Errorf("auth: update password: %w", err)
+	}
+	if keepSessionID == "" {
+		if err := a.store.DeleteUserSessions(ctx, userID); err != nil {
+			return fmt.Errorf("auth: end sessions: %w", err)
+		}
+	} else {
+		sessions, err := a.store.ListUserSessions(ctx, userID, now)
+		if err != nil {
+			return fmt.Errorf("auth: list sessions: %w", err)
+		}
+		for _, s := range sessions {
+			if s.ID == keepSessionID {
+				continue
+			}
+			if err := a.store.DeleteSession(ctx, s.ID); err != nil {
+				return fmt.Errorf("auth: end session: %w", err)
+			}
+		}
+	}
+	if err := a.store.RevokeUserTokens(ctx, userID, "", now); err != nil {
+		return fmt.Errorf("auth: revoke tokens: %w", err)
+	}
+	return nil
+}
+
+// ChangePassword changes a signed-in user's password: the current one is required (PW-11), the
+// new one follows the policy and is typed twice. Every other session of the user ends
+// (keepSessionID stays signed in) and every token issued to apps is revoked. Errors: a
+// *FieldError for FieldCurrentPassword (ReasonWrongCurrent), FieldPassword or
+// FieldPasswordConfirm.
+func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionID, current, password, confirm string) error {
+	u, err := a.store.GetUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("auth: change password: get user: %w", err)
+	}
+	wrong := &FieldError{Field: FieldCurrentPassword, Reason: ReasonWrongCurrent}
+	if len(current) > MaxPasswordBytes || current == "" {
+		return wrong
+	}
+	ok, err := a.VerifyPassword(ctx, current, u.PasswordHash)
+	if err != nil && !errors.Is(err, ErrMalformedHash) {
+		return fmt.Errorf("auth: change password: %w", err)
+	}
+	if !ok {
+		a.log.InfoContext(ctx, "password change refused", "reason", "wrong_current", "user_id", u.ID)
+		return wrong
+	}
+	hash, err := a.newPassword(ctx, u, password, confirm)
+	if err != nil {
+		return err
+	}
+	if err := a.setPasswordAndEndSessions(ctx, u.ID, hash, keepSessionID); err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "password changed", "user_id", u.ID)
+	return nil
+}

@@ -1,0 +1,228 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/provider/phone"
+	"github.com/otpidp/otpidp/storage"
+)
+
+// The account page: the user's name and masked number, a password change (with the current
+// password), recovery codes (how many are left; new ones after a fresh sign-in), the signed-in
+// devices with "sign out", the apps holding tokens with "remove access", and sign out. Every
+// form posts with the "account" CSRF purpose (sign out with "logout") and ends in a 303 back here.
+
+type accountPage struct {
+	page
+	LogoutCSRF                string
+	Name, MaskedPhone         string
+	AuthTimeISO, AuthTimeText string
+	CodesLeft                 int
+	CodesLow                  bool
+	Devices                   []deviceView
+	Apps                      []appView
+}
+
+type deviceView struct {
+	ID, Label, LastSeenISO, LastSeenText string
+	Current                              bool
+}
+
+type appView struct {
+	ClientID, Name, SinceISO, SinceText string
+}
+
+// lowCodes: at or below this many recovery codes left the page suggests a new set.
+const lowCodes = 3
+
+func timeText(t time.Time) (string, string) {
+	t = t.UTC()
+	return t.Format(time.RFC3339), t.Format("2006-01-02 15:04 UTC")
+}
+
+// accountView builds the account page of the session's user.
+func (u *UI) accountView(r *http.Request, s storage.Session) (accountPage, error) {
+	ctx := r.Context()
+	usr, err := u.store.GetUser(ctx, s.UserID)
+	if err != nil {
+		return accountPage{}, err
+	}
+	v := accountPage{page: u.base(r, "account", nil), LogoutCSRF: u.csrfToken(r, "logout"), Name: usr.Name, MaskedPhone: phone.Mask(usr.Phone)}
+	v.AuthTimeISO, v.AuthTimeText = timeText(s.AuthTime)
+	if v.CodesLeft, err = u.auth.RecoveryCodesLeft(ctx, usr.ID); err != nil {
+		return v, err
+	}
+	v.CodesLow = v.CodesLeft <= lowCodes
+	now := u.cfg.Now().UTC()
+	sessions, err := u.store.ListUserSessions(ctx, usr.ID, now)
+	if err != nil {
+		return v, err
+	}
+	for i := len(sessions) - 1; i >= 0; i-- { // newest first
+		ss := sessions[i]
+		d := deviceView{ID: ss.ID, Label: deviceLabel(ss.UserAgent), Current: ss.ID == s.ID}
+		if d.Label == "" {
+			d.Label = v.T("unknown_device")
+		}
+		d.LastSeenISO, d.LastSeenText = timeText(ss.LastSeenAt)
+		v.Devices = append(v.Devices, d)
+	}
+	grants, err := u.store.ListUserGrants(ctx, usr.ID, now)
+	if err != nil {
+		return v, err
+	}
+	for _, g := range grants {
+		a := appView{ClientID: g.ClientID, Name: g.ClientID}
+		if c, err := u.store.GetClient(ctx, g.ClientID); err == nil {
+			a.Name = c.Name
+		}
+		a.SinceISO, a.SinceText = timeText(g.FirstAt)
+		v.Apps = append(v.Apps, a)
+	}
+	return v, nil
+}
+
+func (u *UI) handleAccount(w http.ResponseWriter, r *http.Request) {
+	s, ok := u.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v, err := u.accountView(r, s)
+	if err != nil {
+		u.internalError(w, r, err)
+		return
+	}
+	switch r.URL.Query().Get("done") {
+	case "password":
+		v.Notice = v.T("notice.password")
+	case "device":
+		v.Notice = v.T("notice.device_out")
+	case "app":
+		v.Notice = v.T("notice.app_removed")
+	}
+	u.render(w, r, http.StatusOK, "account", v)
+}
+
+func (u *UI) handleChangePassword(w http.ResponseWriter, r *http.Request) {
+	if !u.postForm(w, r, "account") {
+		return
+	}
+	s, ok := u.signedIn(w, r)
+	if !ok {
+		return
+	}
+	err := u.auth.ChangePassword(r.Context(), s.UserID, s.ID, r.PostFormValue("current_password"),
+		r.PostFormValue("password"), r.PostFormValue("password_confirm"))
+	if err == nil {
+		u.cfg.Logger.InfoContext(r.Context(), "password changed on the account page", "user_id", s.UserID)
+		seeOther(w, r, "/account?done=password")
+		return
+	}
+	var fe *auth.FieldError
+	if !errors.As(err, &fe) {
+		u.internalError(w, r, err)
+		return
+	}
+	v, verr := u.accountView(r, s)
+	if verr != nil {
+		u.internalError(w, r, verr)
+		return
+	}
+	v.fail(fe.Field, fieldMessage(v.page, fe))
+	status := http.StatusBadRequest
+	if fe.Field == auth.FieldCurrentPassword {
+		status = http.StatusForbidden
+	}
+	u.render(w, r, status, "account", v)
+}
+
+func (u *UI) handleEndDevice(w http.ResponseWriter, r *http.Request) {
+	if !u.postForm(w, r, "account") {
+		return
+	}
+	s, ok := u.signedIn(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostFormValue("session")
+	sessions, err := u.store.ListUserSessions(r.Context(), s.UserID, u.cfg.Now().UTC())
+	if err != nil {
+		u.internalError(w, r, err)
+		return
+	}
+	for _, ss := range sessions {
+		if ss.ID != id {
+			continue
+		}
+		if err := u.store.DeleteSession(r.Context(), ss.ID); err != nil {
+			u.internalError(w, r, err)
+			return
+		}
+		u.cfg.Logger.InfoContext(r.Context(), "device signed out from the account page", "user_id", s.UserID)
+		if ss.ID == s.ID {
+			http.SetCookie(w, u.cookie(u.session, "", -time.Second))
+			seeOther(w, r, "/logged-out")
+			return
+		}
+		break
+	}
+	// An ID that is not one of the user's own sessions changes nothing.
+	seeOther(w, r, "/account?done=device")
+}
+
+func (u *UI) handleRemoveApp(w http.ResponseWriter, r *http.Request) {
+	if !u.postForm(w, r, "account") {
+		return
+	}
+	s, ok := u.signedIn(w, r)
+	if !ok {
+		return
+	}
+	client := r.PostFormValue("client")
+	if client == "" {
+		seeOther(w, r, "/account")
+		return
+	}
+	if err := u.store.RevokeUserTokens(r.Context(), s.UserID, client, u.cfg.Now().UTC()); err != nil {
+		u.internalError(w, r, err)
+		return
+	}
+	u.cfg.Logger.InfoContext(r.Context(), "app access removed", "user_id", s.UserID, "client_id", client)
+	seeOther(w, r, "/account?done=app")
+}
+
+// deviceLabel names a browser and system from a User-Agent, roughly ("Chrome on Android");
+// empty when it cannot tell.
+func deviceLabel(ua string) string {
+	browser := ""
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"SamsungBrowser/", "Samsung Internet"}, {"Firefox/", "Firefox"},
+		{"Chrome/", "Chrome"}, {"Chromium/", "Chromium"}, {"Safari/", "Safari"},
+	} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	system := ""
+	for _, s := range []struct{ token, name string }{
+		{"Android", "Android"}, {"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Windows", "Windows"},
+		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, s.token) {
+			system = s.name
+			break
+		}
+	}
+	switch {
+	case browser != "" && system != "":
+		return browser + " · " + system
+	case browser != "":
+		return browser
+	}
+	return system
+}

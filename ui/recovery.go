@@ -1,0 +1,227 @@
+package ui
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/storage"
+)
+
+// Recovery codes are shown once. The POST that issues them (the registration's code, or "get
+// new codes" on the account page) seals them into a short-lived cookie with AES-GCM under a
+// server key, bound to the session that asked (its ID is the additional data); the next page
+// (GET /recovery-codes) and the text download open that cookie, and "I saved my codes" clears
+// it. The codes are never stored anywhere in the clear, and never travel in a URL.
+
+// revealTTL is how long the codes can be seen after they are issued.
+const revealTTL = 15 * time.Minute
+
+type codesPage struct {
+	page
+	Codes         []string
+	AuthRequestID string
+}
+
+type recoveryPage = codePage
+
+func (u *UI) aead() (cipher.AEAD, error) {
+	block, err := aes.NewCipher(u.revealKey)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// issueCodes gives the session's user new recovery codes and puts them in the reveal cookie.
+func (u *UI) issueCodes(w http.ResponseWriter, r *http.Request, s storage.Session) error {
+	codes, err := u.auth.GenerateRecoveryCodes(r.Context(), s.UserID)
+	if err != nil {
+		return err
+	}
+	g, err := u.aead()
+	if err != nil {
+		return err
+	}
+	nonce := make([]byte, g.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return err
+	}
+	sealed := g.Seal(nonce, nonce, []byte(strings.Join(codes, "\n")), []byte(s.ID))
+	http.SetCookie(w, u.cookie(u.reveal, base64.RawURLEncoding.EncodeToString(sealed), revealTTL))
+	return nil
+}
+
+// revealedCodes opens the reveal cookie for the session; nil when there is none (or it is not
+// this session's).
+func (u *UI) revealedCodes(r *http.Request, s storage.Session) []string {
+	c, err := r.Cookie(u.reveal)
+	if err != nil || len(c.Value) > 1024 {
+		return nil
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return nil
+	}
+	g, err := u.aead()
+	if err != nil || len(sealed) < g.NonceSize() {
+		return nil
+	}
+	plain, err := g.Open(nil, sealed[:g.NonceSize()], sealed[g.NonceSize():], []byte(s.ID))
+	if err != nil {
+		return nil
+	}
+	return strings.Split(string(plain), "\n")
+}
+
+// signedIn returns the request's session, or sends the browser to sign in.
+func (u *UI) signedIn(w http.ResponseWriter, r *http.Request) (storage.Session, bool) {
+	s, ok := u.currentSession(r)
+	if !ok {
+		seeOther(w, r, "/login")
+	}
+	return s, ok
+}
+
+func (u *UI) codesGone(w http.ResponseWriter, r *http.Request) {
+	p := u.base(r, "", nil)
+	u.render(w, r, http.StatusOK, "message", messagePage{
+		page: p, Title: p.T("codes.gone"), Message: p.T("codes.gone.text"),
+		LinkURL: "/account", LinkText: p.T("link.account"),
+	})
+}
+
+func (u *UI) handleCodesPage(w http.ResponseWriter, r *http.Request) {
+	s, ok := u.signedIn(w, r)
+	if !ok {
+		return
+	}
+	codes := u.revealedCodes(r, s)
+	if codes == nil {
+		u.codesGone(w, r)
+		return
+	}
+	id := r.URL.Query().Get("authRequestID")
+	u.render(w, r, http.StatusOK, "codes", codesPage{page: u.base(r, "codes", u.authRequestOf(r, id)), Codes: codes, AuthRequestID: id})
+}
+
+// handleCodesText serves the codes as a text file to download.
+func (u *UI) handleCodesText(w http.ResponseWriter, r *http.Request) {
+	s, ok := u.signedIn(w, r)
+	if !ok {
+		return
+	}
+	codes := u.revealedCodes(r, s)
+	if codes == nil {
+		u.codesGone(w, r)
+		return
+	}
+	var b strings.Builder
+	b.WriteString(u.t(r, "codes.file", u.cfg.ProductName) + "\n\n")
+	for _, c := range codes {
+		b.WriteString(c + "\n")
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+safeFileName(u.cfg.ProductName)+`-recovery-codes.txt"`)
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// safeFileName keeps letters, digits and dashes of name.
+func safeFileName(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-' {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return "account"
+	}
+	return b.String()
+}
+
+// handleCodesDone clears the codes and goes on: to the app that sent the user, or the account.
+func (u *UI) handleCodesDone(w http.ResponseWriter, r *http.Request) {
+	if !u.postForm(w, r, "codes") {
+		return
+	}
+	s, ok := u.signedIn(w, r)
+	if !ok {
+		return
+	}
+	http.SetCookie(w, u.cookie(u.reveal, "", -time.Second))
+	id := r.PostFormValue("authRequestID")
+	if id == "" {
+		seeOther(w, r, "/account")
+		return
+	}
+	if _, ok := u.authRequest(w, r, id); !ok {
+		return
+	}
+	u.finish(w, r, id, auth.Result{UserID: s.UserID, AuthTime: s.AuthTime, AMR: s.AMR, AuthRequestID: id})
+}
+
+// handleRecoveryPage offers a recovery code instead of the SMS code of a login flow.
+func (u *UI) handleRecoveryPage(w http.ResponseWriter, r *http.Request) {
+	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), storage.FlowLogin)
+	if !ok {
+		return
+	}
+	view := u.codeView(r, f)
+	view.Focus = "recovery_code"
+	u.render(w, r, http.StatusOK, "recovery", view)
+}
+
+func (u *UI) handleRecovery(w http.ResponseWriter, r *http.Request) {
+	if !u.postForm(w, r, "code") {
+		return
+	}
+	browser := BrowserHash(r.Context())
+	f, err := u.auth.Flow(r.Context(), r.PostFormValue("flow"), browser)
+	if err != nil || f.Kind != storage.FlowLogin {
+		if err == nil || errors.Is(err, auth.ErrFlowNotFound) {
+			u.flowGone(w, r)
+			return
+		}
+		u.internalError(w, r, err)
+		return
+	}
+	res, err := u.auth.VerifyLoginRecovery(r.Context(), f.ID, browser, r.PostFormValue("recovery_code"))
+	if err != nil {
+		u.codeError(w, r, f, "recovery_code", "err.bad_recovery", err)
+		return
+	}
+	if _, err := u.startSession(w, r, res); err != nil {
+		u.internalError(w, r, err)
+		return
+	}
+	u.cfg.Logger.InfoContext(r.Context(), "signed in with a recovery code", "user_id", res.UserID)
+	u.finish(w, r, res.AuthRequestID, res)
+}
+
+// handleNewCodes issues a new set of recovery codes from the account page; it needs a sign-in
+// within the last RecentAuth.
+func (u *UI) handleNewCodes(w http.ResponseWriter, r *http.Request) {
+	if !u.postForm(w, r, "account") {
+		return
+	}
+	s, ok := u.signedIn(w, r)
+	if !ok {
+		return
+	}
+	if u.cfg.Now().Sub(s.AuthTime) > u.cfg.RecentAuth {
+		seeOther(w, r, "/login?reauth=1")
+		return
+	}
+	if err := u.issueCodes(w, r, s); err != nil {
+		u.internalError(w, r, err)
+		return
+	}
+	seeOther(w, r, "/recovery-codes")
+}
