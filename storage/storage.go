@@ -187,6 +187,7 @@ type SigningKey struct {
 
 // Storage is everything otpidp keeps. Implementations are safe for concurrent use.
 type Storage interface {
+	SMSMessages // smsmessage.go
 	// Migrate applies the embedded migrations that are not applied yet. Two processes calling
 	// it at once against one database do not race.
 	Migrate(ctx context.Context) error

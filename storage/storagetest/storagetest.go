@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		signingKeyTests(),
 		gcTests(),
 		concurrencyTests(),
+		smsMessageTests(),
 	} {
 		tests = append(tests, group...)
 	}
