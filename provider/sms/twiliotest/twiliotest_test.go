@@ -451,3 +451,22 @@ func TestLastCode(t *testing.T) {
 		})
 	}
 }
+
+func TestSignMatchesTwilioGo(t *testing.T) {
+	form := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}, "To": {"+14155552671"}}
+	const tok, u = "tok3n", "https://idp.example.com/twilio/status"
+	v := client.NewRequestValidator(tok)
+	if !v.ValidateBody(u, []byte(form.Encode()), twiliotest.Sign(tok, u, form)) {
+		t.Fatal("twilio-go does not accept the fake's signature")
+	}
+	if v.ValidateBody(u, []byte(form.Encode()), twiliotest.Sign("other", u, form)) {
+		t.Fatal("twilio-go accepts a signature under another token")
+	}
+}
+
+func TestReportStatusNeedsACallback(t *testing.T) {
+	fake := twiliotest.New(t)
+	if _, err := fake.ReportStatus(t.Context(), "SM404", "delivered", 0, "tok"); err == nil {
+		t.Fatal("ReportStatus of an unknown message succeeded")
+	}
+}
