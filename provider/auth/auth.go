@@ -95,6 +95,7 @@ type Config struct {
 	FlowTTL             time.Duration // default 15m
 	Argon2              Argon2Params  // default {19 MiB, 2, 1, 16, 32}; zero fields take the default
 	MaxConcurrentHashes int           // default 2*GOMAXPROCS
+	SMSTemplate         string        // default: the built-in texts; see sms.ValidateTemplate
 }
 
 const (
@@ -204,6 +205,9 @@ type Authenticator struct {
 	dummyHash string        // verified against for unknown phones, so they cost the same
 	hashSem   chan struct{} // bounds concurrent password hashing (PH-06)
 	hashCalls atomic.Int64  // password hashes computed; tests observe it
+
+	texts    *sms.Texts   // the SMS texts (verify.go)
+	verifier CodeVerifier // nil: otpidp makes and checks codes (verify.go)
 }
 
 // New returns an Authenticator. It fills cfg's defaults, fetches (or creates) the shared key
@@ -235,6 +239,9 @@ func New(ctx context.Context, store storage.Storage, sender sms.Sender, cfg Conf
 		a.rand = &lockedReader{r: a.rand}
 	}
 	a.hashSem = make(chan struct{}, cfg.MaxConcurrentHashes)
+	if err := a.initTexts(); err != nil {
+		return nil, err
+	}
 
 	fresh := make([]byte, hmacKeyLen)
 	if _, err := io.ReadFull(a.rand, fresh); err != nil {

@@ -94,7 +94,9 @@ type Message struct {
 	Locale              string // Verify: the Locale the request gave; "" for none
 }
 
-// Verify limits, as in the real service.
+// Verify limits, as in the real service. A verification whose checks are used up is over
+// (status max_attempts_reached): checking it again is error 60202, and a new send starts a
+// new verification with a new code.
 const (
 	maxVerifyChecks = 5 // check attempts per verification (error 60202 after)
 	maxVerifySends  = 5 // sends per verification (error 60203 after)
@@ -420,6 +422,9 @@ func (s *Server) handleVerification(w http.ResponseWriter, r *http.Request) {
 	key := verificationKey{service, to}
 	s.mu.Lock()
 	v := s.verifications[key]
+	if v != nil && v.checks >= maxVerifyChecks {
+		v = nil // its checks are used up ("max_attempts_reached"): a new verification starts
+	}
 	if v == nil {
 		code := custom
 		if code == "" {

@@ -400,6 +400,17 @@ func TestVerifyLimits(t *testing.T) {
 		t.Errorf("6th check: %d %d, want 429 60202", rest.Status, rest.Code)
 	}
 
+	// The verification is over: a new send starts a new one.
+	p.SetCustomCode("135790")
+	v, err := rc.VerifyV2.CreateVerification(service, p)
+	if err != nil || v.Sid == nil {
+		t.Fatalf("send after the check limit: %v", err)
+	}
+	cp.SetCode("135790")
+	if c, err := rc.VerifyV2.CreateVerificationCheck(service, cp); err != nil || *c.Status != "approved" {
+		t.Fatalf("check of the new verification: %v", err)
+	}
+
 	cp.SetTo("+14155550199")
 	_, err = rc.VerifyV2.CreateVerificationCheck(service, cp)
 	if rest := restError(t, err); rest.Status != 404 || rest.Code != 20404 {
