@@ -7,6 +7,7 @@
 //	otpidp client list     list relying parties
 //	otpidp client remove   delete a relying party
 //	otpidp user add        create a user; the password is read from standard input
+//	otpidp sms stats       delivery of the text messages sent, per country
 //
 // Configuration comes from flags, the environment and a .env file; see README.md.
 package main
@@ -69,6 +70,7 @@ Commands:
   client list         list the registered relying parties
   client remove ID    delete a relying party
   user add            create a user; the password is read from standard input
+  sms stats           delivery of the text messages sent, per country
   help                show this help
 
 Run "otpidp COMMAND -h" for the flags of a command. Configuration comes from flags, the
@@ -116,6 +118,11 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return runUserAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
 		}
 		return usageFailure(stderr, usage, `"otpidp user" needs a subcommand: add`)
+	case "sms":
+		if len(rest) > 0 && rest[0] == "stats" {
+			return runSMSStats(ctx, rest[1:], getenv, stdout, stderr)
+		}
+		return usageFailure(stderr, usage, `"otpidp sms" needs a subcommand: stats`)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
