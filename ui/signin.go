@@ -251,6 +251,10 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 			view.Error = msgBadCode
 		case errors.Is(err, auth.ErrTooManyAttempts):
 			view.Error = msgTooManyTries
+		case errors.Is(err, auth.ErrSMSUnavailable): // Twilio Verify could not check the code
+			view.Error = msgSMSUnavailable
+			u.render(w, r, http.StatusServiceUnavailable, "code", view)
+			return
 		case errors.Is(err, auth.ErrFlowNotFound):
 			u.flowGone(w, r)
 			return

@@ -55,6 +55,12 @@ const (
 	// Hang never answers: the handler blocks until the client gives up (the request's
 	// context is done) or the server is closed.
 	Hang
+	// RegionNotEnabled answers HTTP 400, code 21408 ("Permission to send an SMS has not been
+	// enabled for the region"): Twilio's geo permissions.
+	RegionNotEnabled
+	// VerifyInvalidNumber answers HTTP 400, code 60200 ("Invalid parameter `To`"), Verify's
+	// refusal of a number.
+	VerifyInvalidNumber
 )
 
 // String names the failure.
@@ -74,6 +80,10 @@ func (f Failure) String() string {
 		return "bad gateway"
 	case Hang:
 		return "hang"
+	case RegionNotEnabled:
+		return "region not enabled"
+	case VerifyInvalidNumber:
+		return "verify invalid number"
 	default:
 		return "Failure(" + strconv.Itoa(int(f)) + ")"
 	}
@@ -283,6 +293,10 @@ func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, to string
 		writeError(w, http.StatusBadRequest, 21211, "The 'To' number "+to+" is not a valid phone number.")
 	case Landline:
 		writeError(w, http.StatusBadRequest, 21614, "'To' number "+to+" is not a valid mobile number")
+	case RegionNotEnabled:
+		writeError(w, http.StatusBadRequest, 21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: "+to)
+	case VerifyInvalidNumber:
+		writeError(w, http.StatusBadRequest, 60200, "Invalid parameter `To`: "+to)
 	case TooManyRequests:
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, 20429, "Too Many Requests")

@@ -203,6 +203,8 @@ func TestFailures(t *testing.T) {
 		{twiliotest.Landline, 400, 21614},
 		{twiliotest.TooManyRequests, 429, 20429},
 		{twiliotest.ServerError, 500, 20500},
+		{twiliotest.RegionNotEnabled, 400, 21408},
+		{twiliotest.VerifyInvalidNumber, 400, 60200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.f.String(), func(t *testing.T) {
