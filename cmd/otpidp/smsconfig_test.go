@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -205,6 +206,20 @@ OTPIDP_SMS_TEMPLATE="{product}: {code}"
 	for _, want := range []string{"config.sms=twilio", "twilio_credentials=api_key", "twilio_status_callback=true", "sms_timeout=2s"} {
 		if !strings.Contains(logged.String(), want) {
 			t.Errorf("the logged configuration lacks %s: %s", want, logged.String())
+		}
+	}
+}
+
+// TestREADMEListsEverySetting: every setting otpidp reads has a row in the README's
+// configuration table.
+func TestREADMEListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range configKeys() {
+		if !strings.Contains(string(b), "| `"+k+"` |") {
+			t.Errorf("README.md has no row for %s", k)
 		}
 	}
 }

@@ -16,7 +16,9 @@ import (
 )
 
 // openJournal is a fresh, migrated SQLite store.
-func openJournal(t *testing.T) storage.Storage {
+func openJournal(t *testing.T) storage.Storage { return openJournalB(t) }
+
+func openJournalB(t testing.TB) storage.Storage {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "otpidp.db"))
 	if err != nil {
