@@ -38,12 +38,10 @@ const (
 
 // configKeys lists every key loadConfig reads, in the order of the README's table.
 func configKeys() []string {
-	return []string{
+	return append([]string{
 		envIssuer, envAddr, envDatabaseURL, envSMS, envTwilioSID, envTwilioToken, envTwilioPhone,
 		envTwilioAPIURL, envDefaultRegion, envProductName, envDev, envLogLevel,
-		envTwilioAPIKey, envTwilioAPISecret, envTwilioMessagingService, envTwilioVerifyService,
-		envSMSTimeout, envTwilioStatusCallback, envSMSTemplate, // smsconfig.go
-	}
+	}, smsConfigKeys()...)
 }
 
 // Defaults.

@@ -26,6 +26,14 @@ const (
 	maxSMSTimeout   = 30 * time.Second
 )
 
+// smsConfigKeys are the keys of smsconfig.go, for configKeys.
+func smsConfigKeys() []string {
+	return []string{
+		envTwilioAPIKey, envTwilioAPISecret, envTwilioMessagingService, envTwilioVerifyService,
+		envSMSTimeout, envTwilioStatusCallback, envSMSTemplate,
+	}
+}
+
 // resolveSMSConfig reads the SMS settings of smsconfig.go into c and returns the values it
 // cannot parse.
 func resolveSMSConfig(c *Config, lookup func(string) (string, bool)) []string {
