@@ -89,6 +89,9 @@ func TestSMSConfig(t *testing.T) {
 			if c.SMSTimeout != 1500*time.Millisecond || c.SMSTemplate != `{code} is your {product} code\n` {
 				t.Errorf("timeout %v template %q", c.SMSTimeout, c.SMSTemplate)
 			}
+			if tc := twilioConfig(c, nil, nil); tc.Timeout != 1500*time.Millisecond {
+				t.Errorf("the sender's timeout is %v", tc.Timeout)
+			}
 		}, "*sms.Twilio"},
 	}
 	for _, tt := range tests {
