@@ -192,6 +192,7 @@ type Storage interface {
 	AuditStore     // the audit log (audit.go)
 	AccountStorage // account.go: recovery codes, apps with access
 
+	SMSMessages // smsmessage.go
 	// Migrate applies the embedded migrations that are not applied yet. Two processes calling
 	// it at once against one database do not race.
 	Migrate(ctx context.Context) error

@@ -50,7 +50,7 @@ func (u *UI) handleForgot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	phoneInput := r.PostFormValue("phone")
-	f, err := u.auth.StartReset(r.Context(), phoneInput, id, BrowserHash(r.Context()))
+	f, err := u.auth.StartReset(u.smsContext(r, a), phoneInput, id, BrowserHash(r.Context()))
 	if err != nil {
 		view := forgotPage{page: u.base(r, "reset", a), AuthRequestID: id, Phone: phoneInput, Recovery: u.auth.ResetNeedsRecoveryCode()}
 		status := http.StatusBadRequest

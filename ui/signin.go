@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -120,7 +121,7 @@ func (u *UI) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	phoneInput := r.PostFormValue("phone")
-	flow, err := u.auth.StartLogin(r.Context(), phoneInput, r.PostFormValue("password"), id, BrowserHash(r.Context()))
+	flow, err := u.auth.StartLogin(u.smsContext(r, a), phoneInput, r.PostFormValue("password"), id, BrowserHash(r.Context()))
 	if err != nil {
 		view := loginPage{page: u.base(r, "login", a), AuthRequestID: id, Phone: phoneInput}
 		status := http.StatusBadRequest
@@ -213,7 +214,7 @@ func (u *UI) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, phoneInput := r.PostFormValue("name"), r.PostFormValue("phone")
-	flow, err := u.auth.StartRegistration(r.Context(), name, phoneInput, r.PostFormValue("password"), id, BrowserHash(r.Context()))
+	flow, err := u.auth.StartRegistration(u.smsContext(r, a), name, phoneInput, r.PostFormValue("password"), id, BrowserHash(r.Context()))
 	if err != nil {
 		view := registerPage{page: u.base(r, "register", a), AuthRequestID: id, Name: name, Phone: phoneInput}
 		status := http.StatusBadRequest
@@ -317,6 +318,8 @@ func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f auth.FlowView, 
 	case errors.Is(err, auth.ErrTooManyAttempts):
 		view.FormError = view.T("err.too_many_tries")
 		view.Focus = ""
+	case errors.Is(err, auth.ErrSMSUnavailable): // Twilio Verify could not check the code
+		view.FormError, view.Focus, status = view.T("err.sms_unavailable"), "", http.StatusServiceUnavailable
 	case errors.Is(err, auth.ErrFlowNotFound):
 		u.flowGone(w, r)
 		return
@@ -393,7 +396,7 @@ func (u *UI) handleResend(w http.ResponseWriter, r *http.Request) {
 		u.flowGone(w, r)
 		return
 	}
-	f, err := u.auth.Resend(r.Context(), id, BrowserHash(r.Context()))
+	f, err := u.auth.Resend(u.smsContext(r, u.authRequestOf(r, cur.AuthRequestID)), id, BrowserHash(r.Context()))
 	if err == nil {
 		seeOther(w, r, again+url.QueryEscape(f.ID)+"&resent=1")
 		return
@@ -449,4 +452,10 @@ func (u *UI) handleLoggedOut(w http.ResponseWriter, r *http.Request) {
 		page: p, Title: p.T("signed_out.title"), Message: p.T("signed_out.text", u.cfg.ProductName),
 		LinkURL: "/login", LinkText: p.T("signed_out.again"),
 	})
+}
+
+// smsContext carries the page's language to the authenticator, so that a text goes out in the
+// language the person reads the pages in.
+func (u *UI) smsContext(r *http.Request, a *storage.AuthRequest) context.Context {
+	return auth.WithLanguage(r.Context(), u.lang(r, a))
 }

@@ -42,7 +42,7 @@ func configKeys() []string {
 		envIssuer, envAddr, envDatabaseURL, envSMS, envTwilioSID, envTwilioToken, envTwilioPhone,
 		envTwilioAPIURL, envDefaultRegion, envProductName, envDev, envLogLevel,
 		envKeyRotation, envKeyLeadTime,
-	}, append(abuseConfigKeys(), pagesKeys()...)...) // abuse_config.go, config_pages.go
+	}, append(append(abuseConfigKeys(), pagesKeys()...), smsConfigKeys()...)...) // abuse_config.go, config_pages.go, smsconfig.go
 }
 
 // Defaults.
@@ -68,13 +68,22 @@ type Config struct {
 	Addr        string // OTPIDP_ADDR: the listen address
 	DatabaseURL string // OTPIDP_DATABASE_URL: sqlite:PATH or postgres://…; default sqlite:otpidp.db
 
-	SMS         string // OTPIDP_SMS: "console" or "twilio"
+	SMS         string // OTPIDP_SMS: "console", "twilio" or "twilio-verify"
 	SMSExplicit bool   // OTPIDP_SMS (or --sms) was set, rather than inferred
 
 	TwilioAccountSID  string // TWILIO_ACCOUNT_SID
 	TwilioAuthToken   string // TWILIO_AUTH_TOKEN (secret)
 	TwilioPhoneNumber string // TWILIO_PHONE_NUMBER: the sender, E.164
 	TwilioAPIURL      string // TWILIO_API_URL: another base URL for Twilio's API (tests); empty: Twilio's
+
+	// smsconfig.go
+	TwilioAPIKey              string        // TWILIO_API_KEY: an API key SID, instead of the auth token
+	TwilioAPISecret           string        // TWILIO_API_SECRET (secret)
+	TwilioMessagingServiceSID string        // TWILIO_MESSAGING_SERVICE_SID: instead of TWILIO_PHONE_NUMBER
+	TwilioVerifyServiceSID    string        // TWILIO_VERIFY_SERVICE_SID: with OTPIDP_SMS=twilio-verify
+	TwilioStatusCallback      bool          // OTPIDP_TWILIO_STATUS_CALLBACK: receive delivery reports
+	SMSTimeout                time.Duration // OTPIDP_SMS_TIMEOUT: per Twilio request; 0: 3s
+	SMSTemplate               string        // OTPIDP_SMS_TEMPLATE: the code message; "": built-in texts
 
 	DefaultRegion string      // OTPIDP_DEFAULT_REGION: region of national phone input, e.g. "US"
 	ProductName   string      // OTPIDP_PRODUCT_NAME: shown in pages and SMS texts
@@ -139,7 +148,7 @@ func configFlag(key string) (name, help string) {
 	case envDatabaseURL:
 		return "database-url", "sqlite:PATH or postgres://… (" + envDatabaseURL + ", default " + defaultDatabaseURL + ")"
 	case envSMS:
-		return "sms", "SMS sender: console or twilio (" + envSMS + ")"
+		return "sms", "SMS sender: console, twilio or twilio-verify (" + envSMS + ")"
 	case envDefaultRegion:
 		return "default-region", "region of phone numbers typed without +country code (" + envDefaultRegion + ", default " + defaultRegion + ")"
 	case envDev:
@@ -232,10 +241,11 @@ func resolveConfig(cf *configFlags, getenv func(string) string, stderr io.Writer
 	c.TwilioAuthToken = get(envTwilioToken, "")
 	c.TwilioPhoneNumber = get(envTwilioPhone, "")
 	c.TwilioAPIURL = get(envTwilioAPIURL, "")
+	problems = append(problems, resolveSMSConfig(&c, lookup)...)
 	if v, ok := lookup(envSMS); ok {
 		c.SMS, c.SMSExplicit = strings.ToLower(v), true
 	} else if c.TwilioAccountSID != "" {
-		c.SMS = smsTwilio
+		c.SMS = defaultSMS(&c)
 	} else {
 		c.SMS = smsConsole
 	}
@@ -281,29 +291,7 @@ func (c *Config) problems() []string {
 		p = append(p, fmt.Sprintf("%s=%q: %v", envDatabaseURL, redactDatabaseURL(c.DatabaseURL), err))
 	}
 
-	switch c.SMS {
-	case smsTwilio:
-		if c.TwilioAccountSID == "" {
-			p = append(p, envTwilioSID+" is required to send SMS with Twilio")
-		}
-		if c.TwilioAuthToken == "" {
-			p = append(p, envTwilioToken+" is required to send SMS with Twilio")
-		}
-		if c.TwilioPhoneNumber == "" {
-			p = append(p, envTwilioPhone+" is required to send SMS with Twilio")
-		} else if !isE164(c.TwilioPhoneNumber) {
-			p = append(p, fmt.Sprintf("%s=%q: must be in E.164 form, like +15551234567", envTwilioPhone, c.TwilioPhoneNumber))
-		}
-	case smsConsole:
-		// The console sender prints codes: a deployment that is not in development mode must
-		// ask for it by name, so that a forgotten Twilio setting never sends codes to a log.
-		if !c.Dev && !c.SMSExplicit {
-			p = append(p, fmt.Sprintf("no SMS provider is configured: set %s, %s and %s (or %s=console to print codes to the console, for testing only)",
-				envTwilioSID, envTwilioToken, envTwilioPhone, envSMS))
-		}
-	default:
-		p = append(p, fmt.Sprintf("%s=%q: must be console or twilio", envSMS, c.SMS))
-	}
+	p = append(p, c.smsProblems()...) // smsconfig.go
 	if c.TwilioAPIURL != "" {
 		if u, err := url.Parse(c.TwilioAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			p = append(p, fmt.Sprintf("%s=%q: must be an absolute http(s) URL", envTwilioAPIURL, c.TwilioAPIURL))
@@ -384,7 +372,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("issuer", c.Issuer),
 		slog.String("addr", c.Addr),
 		slog.String("database", redactDatabaseURL(c.DatabaseURL)),
-		slog.String("sms", c.SMS),
+		slog.Group("", c.smsLogAttrs()...),
 		slog.String("default_region", c.DefaultRegion),
 		slog.Bool("dev", c.Dev),
 		slog.String("log_level", c.LogLevel),

@@ -349,7 +349,7 @@ func TestLoadConfigInvalid(t *testing.T) {
 		{"database URL sqlite://", map[string]string{"OTPIDP_DATABASE_URL": "sqlite:///var/x.db"}, "not sqlite://"},
 		{"database URL postgres without host", map[string]string{"OTPIDP_DATABASE_URL": "postgres:///otpidp"}, "needs a host"},
 		{"database URL postgres unparsable", map[string]string{"OTPIDP_DATABASE_URL": "postgres://db:port/x"}, "not a valid PostgreSQL URL"},
-		{"sms unknown", map[string]string{"OTPIDP_SMS": "carrier-pigeon"}, "must be console or twilio"},
+		{"sms unknown", map[string]string{"OTPIDP_SMS": "carrier-pigeon"}, "must be console, twilio or twilio-verify"},
 		{"twilio without settings", map[string]string{"OTPIDP_SMS": "twilio"}, "TWILIO_ACCOUNT_SID is required"},
 		{"twilio without token", with(twilioEnv(), "TWILIO_AUTH_TOKEN", ""), "TWILIO_AUTH_TOKEN is required"},
 		{"twilio without phone", with(twilioEnv(), "TWILIO_PHONE_NUMBER", ""), "TWILIO_PHONE_NUMBER is required"},

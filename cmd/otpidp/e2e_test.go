@@ -407,6 +407,19 @@ func register(t testing.TB, ts *testServer, b *browser, a authorization) respons
 	return b.submit(codes, "/recovery-codes", nil)
 }
 
+// pastRecoveryCodes goes on from the recovery-codes page a registration ends on; any other
+// answer is returned as it is.
+func pastRecoveryCodes(t testing.TB, b *browser, r response) response {
+	t.Helper()
+	if r.status != http.StatusOK || r.url.Path != "/recovery-codes" {
+		return r
+	}
+	if n := len(recoveryCodeRE.FindAllString(r.body, -1)); n != 10 {
+		t.Fatalf("the recovery-codes page shows %d codes, want 10", n)
+	}
+	return b.submit(r, "/recovery-codes", nil)
+}
+
 var recoveryCodeRE = regexp.MustCompile(`<code>[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}</code>`)
 
 // signIn goes from the authorization URL through the password and the code.
@@ -852,5 +865,19 @@ func TestRefusals(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestSMSInPageLanguage: the code is texted in the language the pages are shown in (here chosen
+// by ui_locales).
+func TestSMSInPageLanguage(t *testing.T) {
+	ts := startServer(t, stores(t)["sqlite"](t))
+	rp := registerRP(t, ts, false)
+	a := rp.start(oauth2.SetAuthURLParam("ui_locales", "es"))
+	codeFrom(t, register(t, ts, newBrowser(t), a), a)
+	ts.sms.mu.Lock()
+	defer ts.sms.mu.Unlock()
+	if len(ts.sms.msgs) == 0 || !strings.HasPrefix(ts.sms.msgs[0].Body, "Tu código de otpidp es ") {
+		t.Fatalf("the registration text is not in Spanish: %q", ts.sms.msgs)
 	}
 }

@@ -7,6 +7,7 @@
 //	otpidp client list     list relying parties
 //	otpidp client remove   delete a relying party
 //	otpidp user add        create a user; the password is read from standard input
+//	otpidp sms stats       delivery of the text messages sent, per country
 //
 // Configuration comes from flags, the environment and a .env file; see README.md.
 package main
@@ -72,6 +73,7 @@ Commands:
   sms pause|resume    stop or restart every SMS on every instance (also: sms status, sms restore USER_ID)
   audit               print the audit log (--user ID, --since 24h)
   keys rotate         create a new signing key (keys list shows them)
+  sms stats           delivery of the text messages sent, per country
   help                show this help
 
 Run "otpidp COMMAND -h" for the flags of a command. Configuration comes from flags, the
@@ -120,6 +122,9 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return usageFailure(stderr, usage, `"otpidp user" needs a subcommand: add`)
 	case "sms":
+		if len(rest) > 0 && rest[0] == "stats" {
+			return runSMSStats(ctx, rest[1:], getenv, stdout, stderr)
+		}
 		return runSMS(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, getenv, stdout, stderr)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/otpidp/otpidp/provider"
 	"github.com/otpidp/otpidp/provider/reqinfo"
+	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/ui"
 )
 
@@ -28,6 +29,7 @@ import (
 //	/static/*, /brand.css
 //	                                        pages (ui)
 //	/demo, /demo/login, /demo/callback      demo relying party (development only)
+//	/twilio/status                          Twilio delivery reports (OTPIDP_TWILIO_STATUS_CALLBACK=true)
 func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.Handler {
 	r := chi.NewRouter()
 	r.Use(recoverer(d))
@@ -77,6 +79,12 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 
 	if demo != nil {
 		r.Route("/demo", demo.routes)
+	}
+	if d.cfg.SMS == smsTwilio && d.cfg.TwilioStatusCallback {
+		r.Method(http.MethodPost, sms.StatusCallbackPath, &sms.StatusHandler{
+			Journal: d.store, AuthToken: d.cfg.TwilioAuthToken, Account: d.cfg.TwilioAccountSID,
+			URL: d.cfg.Issuer + sms.StatusCallbackPath, Now: d.now, Logger: d.logger,
+		})
 	}
 	return r
 }

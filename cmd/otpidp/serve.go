@@ -26,9 +26,12 @@ const shutdownGrace = 20 * time.Second
 // gcInterval is how often an instance deletes expired rows.
 const gcInterval = 10 * time.Minute
 
+// smsRetention is how long the SMS delivery records (no body, no number) are kept.
+const smsRetention = 90 * 24 * time.Hour
+
 // serve runs the provider until ctx ends.
 func serve(ctx context.Context, cfg Config, store storage.Storage, logger *slog.Logger, stdout io.Writer) error {
-	sender, err := newSender(cfg, logger, stdout)
+	sender, err := newSender(cfg, store, logger, stdout)
 	if err != nil {
 		return err
 	}
@@ -39,14 +42,15 @@ func serve(ctx context.Context, cfg Config, store storage.Storage, logger *slog.
 	return serveOn(ctx, ln, deps{cfg: cfg, store: store, logger: logger, sender: sender, now: time.Now})
 }
 
-// newSender picks the SMS sender the configuration asks for.
-func newSender(cfg Config, logger *slog.Logger, stdout io.Writer) (sms.Sender, error) {
+// newSender picks the SMS sender the configuration asks for. The Twilio senders keep their
+// delivery journal in store. In twilio-verify mode the sender is an *sms.TwilioVerify, which
+// newHandler also hands to the authenticator as its auth.CodeVerifier.
+func newSender(cfg Config, store storage.SMSMessages, logger *slog.Logger, stdout io.Writer) (sms.Sender, error) {
 	switch cfg.SMS {
-	case "twilio":
-		return sms.NewTwilio(sms.TwilioConfig{
-			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
-			From: cfg.TwilioPhoneNumber, APIURL: cfg.TwilioAPIURL,
-		})
+	case smsTwilio:
+		return sms.NewTwilio(twilioConfig(cfg, store, logger))
+	case smsTwilioVerify:
+		return sms.NewTwilioVerify(twilioConfig(cfg, store, logger))
 	case "console":
 		if !cfg.Dev {
 			if !cfg.SMSExplicit {
@@ -56,7 +60,7 @@ func newSender(cfg Config, logger *slog.Logger, stdout io.Writer) (sms.Sender, e
 		}
 		return sms.NewConsole(stdout), nil
 	}
-	return nil, &configError{Problems: []string{fmt.Sprintf("OTPIDP_SMS %q is not console or twilio", cfg.SMS)}}
+	return nil, &configError{Problems: []string{fmt.Sprintf("OTPIDP_SMS %q is not console, twilio or twilio-verify", cfg.SMS)}}
 }
 
 // deps is everything the server is built from; tests build it with fakes.
@@ -131,6 +135,9 @@ func collectGarbage(ctx context.Context, d deps) {
 			if err := d.store.PruneCounters(ctx, d.now().UTC()); err != nil && ctx.Err() == nil {
 				d.logger.Warn("prune rate-limit counters", "error", err)
 			}
+			if err := d.store.DeleteSMSMessages(ctx, d.now().UTC().Add(-smsRetention)); err != nil && ctx.Err() == nil {
+				d.logger.Warn("garbage collection: SMS delivery records", "error", err)
+			}
 		}
 	}
 }
@@ -141,11 +148,16 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("issuer: %w", err)
 	}
+	authOpts := []auth.Option{auth.WithClock(d.now), auth.WithLogger(d.logger)}
+	if v, ok := d.sender.(auth.CodeVerifier); ok {
+		authOpts = append(authOpts, auth.WithCodeVerifier(v)) // OTPIDP_SMS=twilio-verify
+	}
 	authn, err := auth.New(ctx, d.store, d.sender, auth.Config{
 		ProductName: d.cfg.ProductName, OriginHost: d.cfg.OriginHost(), DefaultRegion: d.cfg.DefaultRegion,
 		Limits:       d.cfg.authLimits(),
 		ResetSMSOnly: d.cfg.Pages.ResetSMSOnly,
-	}, auth.WithClock(d.now), auth.WithLogger(d.logger))
+		SMSTemplate:  d.cfg.SMSTemplate,
+	}, authOpts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("authenticator: %w", err)
 	}

@@ -97,6 +97,7 @@ type Config struct {
 	MaxConcurrentHashes int           // default 2*GOMAXPROCS
 	Limits              Limits        // abuse limits (limits.go); zero fields take their defaults
 	ResetSMSOnly        bool          // password reset with the SMS code alone (weaker); default: SMS code + recovery code
+	SMSTemplate         string        // default: the built-in texts; see sms.ValidateTemplate
 }
 
 const (
@@ -208,6 +209,9 @@ type Authenticator struct {
 	dummyHash string        // verified against for unknown phones, so they cost the same
 	hashSem   chan struct{} // bounds concurrent password hashing (PH-06)
 	hashCalls atomic.Int64  // password hashes computed; tests observe it
+
+	texts    *sms.Texts   // the SMS texts (verify.go)
+	verifier CodeVerifier // nil: otpidp makes and checks codes (verify.go)
 }
 
 // New returns an Authenticator. It fills cfg's defaults, fetches (or creates) the shared key
@@ -239,6 +243,9 @@ func New(ctx context.Context, store storage.Storage, sender sms.Sender, cfg Conf
 		a.rand = &lockedReader{r: a.rand}
 	}
 	a.hashSem = make(chan struct{}, cfg.MaxConcurrentHashes)
+	if err := a.initTexts(); err != nil {
+		return nil, err
+	}
 
 	fresh := make([]byte, hmacKeyLen)
 	if _, err := io.ReadFull(a.rand, fresh); err != nil {

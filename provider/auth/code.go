@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -9,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 )
 
 const (
@@ -101,21 +101,14 @@ func (a *Authenticator) newUserID() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// codeText is the SMS carrying a code: short, no personal data, ending with the origin-bound
-// line (OTP-12).
-func (a *Authenticator) codeText(code string) string {
-	minutes := int((a.cfg.CodeTTL + time.Minute - 1) / time.Minute)
-	unit := "minutes"
-	if minutes == 1 {
-		unit = "minute"
-	}
-	return fmt.Sprintf("Your %s code is %s. It expires in %d %s.\n\n@%s #%s",
-		a.cfg.ProductName, code, minutes, unit, a.cfg.OriginHost, code)
+// codeText is the SMS carrying a code, in the language of ctx (WithLanguage): short, no
+// personal data, ending with the origin-bound line (OTP-12).
+func (a *Authenticator) codeText(ctx context.Context, code string) string {
+	return a.texts.Code(Language(ctx), code, a.cfg.CodeTTL, a.cfg.OriginHost)
 }
 
 // existingAccountText is sent instead of a code when someone registers a number that already
 // has an account (REG-01).
-func (a *Authenticator) existingAccountText() string {
-	return fmt.Sprintf("Someone tried to create a %s account with this number. You already have one: sign in, or reset your password.",
-		a.cfg.ProductName)
+func (a *Authenticator) existingAccountText(ctx context.Context) string {
+	return a.texts.ExistingAccount(Language(ctx))
 }

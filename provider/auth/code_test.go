@@ -143,7 +143,7 @@ func TestCodeText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.ttl.String(), func(t *testing.T) {
 			e := newEnv(t, func(c *Config) { c.CodeTTL = tt.ttl })
-			if got := e.a.codeText("012345"); got != tt.want {
+			if got := e.a.codeText(t.Context(), "012345"); got != tt.want {
 				t.Errorf("codeText = %q, want %q", got, tt.want)
 			}
 		})

@@ -160,7 +160,7 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 		CreatedAt:     now,
 		ExpiresAt:     now.Add(a.cfg.FlowTTL),
 	}
-	if err := a.startFlow(ctx, f, a.codeText(code)); err != nil {
+	if err := a.startFlow(ctx, f, a.codeText(ctx, code)); err != nil {
 		return FlowView{}, err
 	}
 	a.audit(ctx, EventCodeSent, user.ID, f.Phone, authRequestID, "login")
@@ -228,7 +228,7 @@ func (a *Authenticator) StartRegistration(ctx context.Context, name, phoneInput,
 	if err != nil {
 		return FlowView{}, err
 	}
-	codeHash, text, err := a.registrationMessage(id, taken)
+	codeHash, text, err := a.registrationMessage(ctx, id, taken)
 	if err != nil {
 		return FlowView{}, err
 	}
@@ -331,16 +331,16 @@ func (a *Authenticator) Resend(ctx context.Context, flowID string, browserHash [
 	case storage.FlowLogin:
 		var code string
 		code, hash, err = a.newCode(f.ID)
-		text, event = a.codeText(code), "login code resent"
+		text, event = a.codeText(ctx, code), "login code resent"
 	case storage.FlowRegister:
 		_, gerr := a.store.GetUserByPhone(ctx, f.Phone)
 		if gerr != nil && !errors.Is(gerr, storage.ErrNotFound) {
 			return FlowView{}, fmt.Errorf("auth: resend: get user: %w", gerr)
 		}
-		hash, text, err = a.registrationMessage(f.ID, gerr == nil)
+		hash, text, err = a.registrationMessage(ctx, f.ID, gerr == nil)
 		event = "registration code resent"
 	case storage.FlowReset:
-		hash, text, err = a.resetMessage(f.ID, f.UserID != "")
+		hash, text, err = a.resetMessage(ctx, f.ID, f.UserID != "")
 		event = "reset code resent"
 	default:
 		return FlowView{}, fmt.Errorf("auth: resend: flow kind %q", f.Kind)
@@ -469,19 +469,19 @@ func (a *Authenticator) newCode(flowID string) (string, []byte, error) {
 // registrationMessage returns the code hash and the SMS of a registration flow: a real code,
 // or, when the number has an account already, the notice and a random hash that no code
 // matches.
-func (a *Authenticator) registrationMessage(flowID string, taken bool) ([]byte, string, error) {
+func (a *Authenticator) registrationMessage(ctx context.Context, flowID string, taken bool) ([]byte, string, error) {
 	if taken {
 		hash, err := a.randomBytes(32)
 		if err != nil {
 			return nil, "", err
 		}
-		return hash, a.existingAccountText(), nil
+		return hash, a.existingAccountText(ctx), nil
 	}
 	code, hash, err := a.newCode(flowID)
 	if err != nil {
 		return nil, "", err
 	}
-	return hash, a.codeText(code), nil
+	return hash, a.codeText(ctx, code), nil
 }
 
 // startFlow stores a new flow, then sends its first message; if the message cannot be sent the
@@ -504,7 +504,7 @@ func (a *Authenticator) startFlow(ctx context.Context, f storage.Flow, text stri
 // send sends text to the flow's phone, mapping the sender's failure to ErrSMSUndeliverable or
 // ErrSMSUnavailable (the sender's error stays in the chain).
 func (a *Authenticator) send(ctx context.Context, f storage.Flow, text string) error {
-	err := a.sender.Send(ctx, sms.Message{To: f.Phone, Body: text, ValidFor: a.cfg.CodeTTL})
+	err := a.deliver(ctx, f, sms.Message{To: f.Phone, Body: text, ValidFor: a.cfg.CodeTTL, Key: messageKey(f), Locale: Language(ctx)})
 	if err == nil {
 		return nil
 	}
@@ -553,8 +553,15 @@ func (a *Authenticator) checkCode(ctx context.Context, f storage.Flow, code stri
 		return nil, ErrInvalidCode
 	}
 	if normalized, ok := NormalizeCode(code); ok {
-		hash := codeHash(a.hmacKey, f.ID, normalized)
-		if subtle.ConstantTimeCompare(hash, f.CodeHash) == 1 {
+		if a.verifier != nil {
+			matched, err := a.verifyCode(ctx, f, normalized)
+			if err != nil {
+				return nil, err
+			}
+			if matched {
+				return f.CodeHash, nil
+			}
+		} else if hash := codeHash(a.hmacKey, f.ID, normalized); subtle.ConstantTimeCompare(hash, f.CodeHash) == 1 {
 			return hash, nil
 		}
 	}

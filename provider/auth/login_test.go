@@ -42,6 +42,7 @@ func TestLogin(t *testing.T) {
 		To:       testPhone,
 		Body:     "Your otpidp code is " + code + ". It expires in 5 minutes.\n\n@" + testHost + " #" + code,
 		ValidFor: 5 * time.Minute,
+		Key:      v.ID + "/1",
 	}
 	if diff := cmp.Diff(wantMsg, e.sms.last(t)); diff != "" {
 		t.Errorf("SMS (-want +got):\n%s", diff)

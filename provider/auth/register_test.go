@@ -121,6 +121,7 @@ func TestRegistrationExistingNumber(t *testing.T) {
 		To:       testPhone,
 		Body:     "Someone tried to create a otpidp account with this number. You already have one: sign in, or reset your password.",
 		ValidFor: 5 * time.Minute,
+		Key:      vTaken.ID + "/1",
 	}
 	if diff := cmp.Diff(notice, taken.sms.last(t)); diff != "" {
 		t.Errorf("SMS (-want +got):\n%s", diff)

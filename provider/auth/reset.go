@@ -42,13 +42,13 @@ const (
 func (a *Authenticator) ResetNeedsRecoveryCode() bool { return !a.cfg.ResetSMSOnly }
 
 // resetText is the SMS carrying a reset code.
-func (a *Authenticator) resetText(code string) string {
-	return a.codeText(code)
+func (a *Authenticator) resetText(ctx context.Context, code string) string {
+	return a.codeText(ctx, code)
 }
 
 // resetMessage returns the code hash and the SMS of a reset flow: a real code when the number has
 // an account; otherwise a random hash that no code matches, and no text.
-func (a *Authenticator) resetMessage(flowID string, known bool) ([]byte, string, error) {
+func (a *Authenticator) resetMessage(ctx context.Context, flowID string, known bool) ([]byte, string, error) {
 	if !known {
 		hash, err := a.randomBytes(32)
 		return hash, "", err
@@ -57,7 +57,7 @@ func (a *Authenticator) resetMessage(flowID string, known bool) ([]byte, string,
 	if err != nil {
 		return nil, "", err
 	}
-	return hash, a.resetText(code), nil
+	return hash, a.resetText(ctx, code), nil
 }
 
 // StartReset begins a password reset for the number typed. The answer is the same whether or
@@ -83,7 +83,7 @@ func (a *Authenticator) StartReset(ctx context.Context, phoneInput, authRequestI
 	if err != nil {
 		return FlowView{}, err
 	}
-	hash, text, err := a.resetMessage(id, userID != "")
+	hash, text, err := a.resetMessage(ctx, id, userID != "")
 	if err != nil {
 		return FlowView{}, err
 	}

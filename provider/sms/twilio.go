@@ -3,9 +3,12 @@ package sms
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -21,6 +24,7 @@ import (
 	twilioapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/otpidp/otpidp/provider/phone"
+	"github.com/otpidp/otpidp/storage"
 )
 
 // DefaultTwilioTimeout is the per-request timeout when TwilioConfig.Timeout is 0 (SECURITY
@@ -52,6 +56,20 @@ type TwilioConfig struct {
 
 	From                string // the sender: an E.164 number, short code or alphanumeric ID (TWILIO_PHONE_NUMBER)
 	MessagingServiceSID string // "MG…", instead of From (TWILIO_MESSAGING_SERVICE_SID)
+	// VerifyServiceSID is the Verify service ("VA…") of NewTwilioVerify, which needs no From
+	// nor MessagingServiceSID (TWILIO_VERIFY_SERVICE_SID).
+	VerifyServiceSID string
+
+	// StatusCallback, when set, is the absolute URL Twilio reports each message's delivery
+	// status to (otpidp's $ISSUER/twilio/status; see StatusHandler). Messages API only.
+	StatusCallback string
+	// Journal, when set, records every message (never its body or number: see
+	// storage.SMSMessage) and makes sending idempotent per Message.Key.
+	Journal storage.SMSMessages
+	// Now is the journal's clock; nil means time.Now.
+	Now func() time.Time
+	// Logger reports journal failures that do not stop a send; nil discards them.
+	Logger *slog.Logger
 
 	// APIURL, when set, receives every request meant for *.twilio.com instead (its scheme and
 	// host replace the request's; path and query are kept): a fake Twilio in tests, or a
@@ -98,6 +116,13 @@ func (c TwilioConfig) Validate() error {
 		}
 	}
 	switch {
+	case c.VerifyServiceSID != "":
+		if c.From != "" || c.MessagingServiceSID != "" {
+			add("set either VerifyServiceSID or a sender (From, MessagingServiceSID), not both")
+		}
+		if !strings.HasPrefix(c.VerifyServiceSID, "VA") || !isAlnum(c.VerifyServiceSID) {
+			add("VerifyServiceSID must be \"VA\" followed by letters or digits")
+		}
 	case c.From == "" && c.MessagingServiceSID == "":
 		add("From (TWILIO_PHONE_NUMBER) or MessagingServiceSID is required")
 	case c.From != "" && c.MessagingServiceSID != "":
@@ -116,6 +141,11 @@ func (c TwilioConfig) Validate() error {
 	if c.APIURL != "" {
 		if _, err := parseAPIURL(c.APIURL); err != nil {
 			add("APIURL (TWILIO_API_URL): %v", err)
+		}
+	}
+	if c.StatusCallback != "" {
+		if u, err := url.Parse(c.StatusCallback); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("StatusCallback must be an absolute http or https URL")
 		}
 	}
 	if c.Timeout < 0 {
@@ -169,11 +199,9 @@ func isAlnum(s string) bool {
 // Errors name the number only masked, and never contain the body, Twilio's error message (it
 // can repeat the number) or a credential.
 type Twilio struct {
-	username, password, accountSID string
-	from, messagingServiceSID      string
-	target                         *url.URL // where *.twilio.com requests go; nil: Twilio itself
-	timeout                        time.Duration
-	base                           http.RoundTripper
+	api                       twilioAPI
+	from, messagingServiceSID string
+	statusCallback            string
 }
 
 // NewTwilio validates cfg and returns a Twilio sender. It does not contact Twilio.
@@ -181,31 +209,19 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Twilio{
-		username:            cfg.AccountSID,
-		password:            cfg.AuthToken,
-		accountSID:          cfg.AccountSID,
+	if cfg.VerifyServiceSID != "" {
+		return nil, errors.New("sms: invalid Twilio configuration: VerifyServiceSID is for NewTwilioVerify")
+	}
+	return &Twilio{
+		api:                 newTwilioAPI(cfg),
 		from:                cfg.From,
 		messagingServiceSID: cfg.MessagingServiceSID,
-		timeout:             cfg.Timeout,
-		base:                http.DefaultTransport,
-	}
-	if cfg.APIKey != "" {
-		t.username, t.password = cfg.APIKey, cfg.APISecret
-	}
-	if t.timeout == 0 {
-		t.timeout = DefaultTwilioTimeout
-	}
-	if cfg.APIURL != "" {
-		t.target, _ = parseAPIURL(cfg.APIURL) // checked by Validate
-	}
-	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
-		t.base = cfg.HTTPClient.Transport
-	}
-	return t, nil
+		statusCallback:      cfg.StatusCallback,
+	}, nil
 }
 
-// Send sends m. See Twilio for how failures map onto ErrUndeliverable and ErrUnavailable.
+// Send sends m. See Twilio for how failures map onto ErrUndeliverable and ErrUnavailable. With a
+// journal, a Key sent before is refused with ErrAlreadySent and nothing reaches Twilio.
 func (t *Twilio) Send(ctx context.Context, m Message) error {
 	if err := t.send(ctx, m); err != nil {
 		return fmt.Errorf("sms: twilio: send to %s: %w", phone.MaskForLog(m.To), err)
@@ -225,8 +241,167 @@ func (t *Twilio) send(ctx context.Context, m Message) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("not sent: %w", err)
 	}
+	key, err := t.api.claim(ctx, providerTwilio, m)
+	if err != nil {
+		return err
+	}
+	var sid, status string
+	err = t.api.call(ctx, func(rc *twilio.RestClient) error {
+		params := &twilioapi.CreateMessageParams{}
+		params.SetTo(m.To)
+		params.SetBody(m.Body)
+		if t.messagingServiceSID != "" {
+			params.SetMessagingServiceSid(t.messagingServiceSID)
+		} else {
+			params.SetFrom(t.from)
+		}
+		if m.ValidFor > 0 {
+			params.SetValidityPeriod(validitySeconds(m.ValidFor))
+		}
+		if t.statusCallback != "" {
+			params.SetStatusCallback(t.statusCallback)
+		}
+		msg, err := rc.Api.CreateMessage(params)
+		if err == nil && msg != nil {
+			sid, status = deref(msg.Sid), deref(msg.Status)
+		}
+		return err
+	})
+	t.api.finish(ctx, key, sid, status, err)
+	return err
+}
 
-	retryAfter, err := t.attempt(ctx, m)
+// Journal providers (storage.SMSMessage.Provider).
+const (
+	providerTwilio       = "twilio"
+	providerTwilioVerify = "twilio-verify"
+)
+
+// journalTimeout bounds recording a send's outcome, which runs even when the caller's
+// context has ended.
+const journalTimeout = 5 * time.Second
+
+// twilioAPI is what the Messages and Verify senders share: credentials, the transport to
+// Twilio (or TWILIO_API_URL), the throttling retry, and the journal.
+type twilioAPI struct {
+	username, password, accountSID string
+	target                         *url.URL // where *.twilio.com requests go; nil: Twilio itself
+	timeout                        time.Duration
+	base                           http.RoundTripper
+	journal                        storage.SMSMessages
+	now                            func() time.Time
+	log                            *slog.Logger
+}
+
+// newTwilioAPI builds the shared part from a validated configuration.
+func newTwilioAPI(cfg TwilioConfig) twilioAPI {
+	t := twilioAPI{
+		username:   cfg.AccountSID,
+		password:   cfg.AuthToken,
+		accountSID: cfg.AccountSID,
+		timeout:    cfg.Timeout,
+		base:       http.DefaultTransport,
+		journal:    cfg.Journal,
+		now:        cfg.Now,
+		log:        cfg.Logger,
+	}
+	if cfg.APIKey != "" {
+		t.username, t.password = cfg.APIKey, cfg.APISecret
+	}
+	if t.timeout == 0 {
+		t.timeout = DefaultTwilioTimeout
+	}
+	if cfg.APIURL != "" {
+		t.target, _ = parseAPIURL(cfg.APIURL) // checked by Validate
+	}
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		t.base = cfg.HTTPClient.Transport
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	return t
+}
+
+// JournalKey is the journal's key of a message key: its SHA-256, hex. The journal never holds
+// the flow IDs that message keys are made of.
+func JournalKey(messageKey string) string {
+	sum := sha256.Sum256([]byte(messageKey))
+	return hex.EncodeToString(sum[:])
+}
+
+// claim records m in the journal before it is sent and returns its journal key: "" when there
+// is no journal or m has no Key. A key claimed before is ErrAlreadySent: the message has been
+// sent, or its sending was begun by a process that may have died; either way it is not sent
+// again (a code is never sent twice).
+func (t *twilioAPI) claim(ctx context.Context, provider string, m Message) (string, error) {
+	if t.journal == nil || m.Key == "" {
+		return "", nil
+	}
+	key := JournalKey(m.Key)
+	now := t.now().UTC()
+	err := t.journal.ClaimSMSMessage(ctx, storage.SMSMessage{
+		Key: key, Provider: provider, Status: storage.SMSStatusClaimed, Country: phone.Region(m.To),
+		CreatedAt: now, UpdatedAt: now,
+	})
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		return "", ErrAlreadySent
+	}
+	if err != nil {
+		return "", fmt.Errorf("not sent: journal: %w", err)
+	}
+	return key, nil
+}
+
+// finish records the outcome of sending a claimed message. A failure to record it is logged,
+// not returned: the message has gone (or not) either way.
+func (t *twilioAPI) finish(ctx context.Context, key, sid, status string, sendErr error) {
+	if key == "" {
+		return
+	}
+	code := 0
+	switch {
+	case sendErr != nil:
+		status, code = outcome(sendErr)
+	case status == "":
+		status = "queued"
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), journalTimeout)
+	defer cancel()
+	if err := t.journal.FinishSMSMessage(ctx, key, sid, status, code, t.now().UTC()); err != nil {
+		t.log.WarnContext(ctx, "SMS journal: could not record the outcome of a send", "sid", sid, "status", status, "error", err)
+	}
+}
+
+// outcome is the journal status and Twilio error code of a failed send: not_sent when Twilio
+// answered with a refusal (a 4xx, throttling included: a 429 is never processed), unknown when
+// the message may have been sent (a 5xx, a timeout, a broken connection).
+func outcome(err error) (string, int) {
+	var te *twilioError
+	if errors.As(err, &te) {
+		if te.status >= 400 && te.status < 500 {
+			return storage.SMSStatusNotSent, te.code
+		}
+		return storage.SMSStatusUnknown, te.code
+	}
+	return storage.SMSStatusUnknown, 0
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// call runs fn with a twilio-go client bound to ctx. A throttled request is retried once after
+// the delay Twilio asks for, if that is at most maxRetryAfter and ctx leaves time for it;
+// nothing else is retried.
+func (t *twilioAPI) call(ctx context.Context, fn func(rc *twilio.RestClient) error) error {
+	retryAfter, err := t.attempt(ctx, fn)
 	if retryAfter < 0 {
 		return err // success, or a failure that must not be retried
 	}
@@ -244,7 +419,7 @@ func (t *Twilio) send(ctx context.Context, m Message) error {
 		return fmt.Errorf("%w; retry abandoned: %w", err, ctx.Err())
 	case <-timer.C:
 	}
-	_, err = t.attempt(ctx, m) // the one retry: a second 429 is final
+	_, err = t.attempt(ctx, fn) // the one retry: a second 429 is final
 	if err != nil {
 		return fmt.Errorf("after one retry: %w", err)
 	}
@@ -253,7 +428,7 @@ func (t *Twilio) send(ctx context.Context, m Message) error {
 
 // attempt makes one request. It returns the classified error (nil on success) and, when the
 // request was throttled and may be retried, how long to wait first; otherwise retryAfter < 0.
-func (t *Twilio) attempt(ctx context.Context, m Message) (retryAfter time.Duration, err error) {
+func (t *twilioAPI) attempt(ctx context.Context, fn func(rc *twilio.RestClient) error) (retryAfter time.Duration, err error) {
 	tr := &transport{ctx: ctx, base: t.base, target: t.target}
 	c := &client.Client{
 		Credentials: client.NewCredentials(t.username, t.password),
@@ -270,18 +445,7 @@ func (t *Twilio) attempt(ctx context.Context, m Message) (retryAfter time.Durati
 	rc.SetEdge("")   // twilio-go reads TWILIO_EDGE and TWILIO_REGION from the environment;
 	rc.SetRegion("") // otpidp configures Twilio only through TwilioConfig
 
-	params := &twilioapi.CreateMessageParams{}
-	params.SetTo(m.To)
-	params.SetBody(m.Body)
-	if t.messagingServiceSID != "" {
-		params.SetMessagingServiceSid(t.messagingServiceSID)
-	} else {
-		params.SetFrom(t.from)
-	}
-	if m.ValidFor > 0 {
-		params.SetValidityPeriod(validitySeconds(m.ValidFor))
-	}
-	if _, err := rc.Api.CreateMessage(params); err != nil {
+	if err := fn(rc); err != nil {
 		status, header := tr.last()
 		return classify(ctx, err, status, header)
 	}
@@ -337,6 +501,12 @@ func classify(ctx context.Context, err error, status int, header http.Header) (t
 		switch {
 		case isUndeliverable(code):
 			return -1, &twilioError{code: code, status: status, kind: ErrUndeliverable, rest: safe}
+		case code == 60202: // Verify: max check attempts (HTTP 429, but not a throttle)
+			return -1, &twilioError{code: code, status: status, kind: ErrCheckLimit, rest: safe}
+		case code == 60203: // Verify: max send attempts for this verification
+			return -1, &twilioError{code: code, status: status, kind: ErrUnavailable, rest: safe, note: "too many sends"}
+		case code == 20404:
+			return -1, &twilioError{code: code, status: status, kind: ErrNoVerification, rest: safe}
 		case code == 20429 || status == http.StatusTooManyRequests:
 			return retryAfter(header), &twilioError{code: code, status: status, kind: ErrUnavailable, rest: safe, note: "throttled"}
 		case status >= 500:

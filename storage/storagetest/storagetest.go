@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		limitTests(),
 		keyRotationTests(),
 		accountTests(),
+		smsMessageTests(),
 	} {
 		tests = append(tests, group...)
 	}

@@ -17,12 +17,19 @@
 package twiliotest
 
 import (
+	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +55,12 @@ const (
 	// Hang never answers: the handler blocks until the client gives up (the request's
 	// context is done) or the server is closed.
 	Hang
+	// RegionNotEnabled answers HTTP 400, code 21408 ("Permission to send an SMS has not been
+	// enabled for the region"): Twilio's geo permissions.
+	RegionNotEnabled
+	// VerifyInvalidNumber answers HTTP 400, code 60200 ("Invalid parameter `To`"), Verify's
+	// refusal of a number.
+	VerifyInvalidNumber
 )
 
 // String names the failure.
@@ -67,6 +80,10 @@ func (f Failure) String() string {
 		return "bad gateway"
 	case Hang:
 		return "hang"
+	case RegionNotEnabled:
+		return "region not enabled"
+	case VerifyInvalidNumber:
+		return "verify invalid number"
 	default:
 		return "Failure(" + strconv.Itoa(int(f)) + ")"
 	}
@@ -83,9 +100,13 @@ type Message struct {
 	Body                string
 	ValidityPeriod      int    // seconds; 0 when the request had none
 	User                string // the basic-auth user of the request (account or API key SID)
+	StatusCallback      string // the StatusCallback URL the request gave; "" for none
+	Locale              string // Verify: the Locale the request gave; "" for none
 }
 
-// Verify limits, as in the real service.
+// Verify limits, as in the real service. A verification whose checks are used up is over
+// (status max_attempts_reached): checking it again is error 60202, and a new send starts a
+// new verification with a new code.
 const (
 	maxVerifyChecks = 5 // check attempts per verification (error 60202 after)
 	maxVerifySends  = 5 // sends per verification (error 60203 after)
@@ -105,6 +126,7 @@ type Server struct {
 	always        Failure
 	apiKeys       map[string]string // API key SID → account SID
 	verifications map[verificationKey]*verification
+	accounts      map[string]string // message SID → account SID, for status callbacks
 }
 
 type verificationKey struct{ service, to string }
@@ -125,6 +147,7 @@ func New(t testing.TB) *Server {
 		done:          make(chan struct{}),
 		apiKeys:       make(map[string]string),
 		verifications: make(map[verificationKey]*verification),
+		accounts:      make(map[string]string),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{AccountSid}/Messages.json", s.handleMessage)
@@ -270,6 +293,10 @@ func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, to string
 		writeError(w, http.StatusBadRequest, 21211, "The 'To' number "+to+" is not a valid phone number.")
 	case Landline:
 		writeError(w, http.StatusBadRequest, 21614, "'To' number "+to+" is not a valid mobile number")
+	case RegionNotEnabled:
+		writeError(w, http.StatusBadRequest, 21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: "+to)
+	case VerifyInvalidNumber:
+		writeError(w, http.StatusBadRequest, 60200, "Invalid parameter `To`: "+to)
 	case TooManyRequests:
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, 20429, "Too Many Requests")
@@ -344,8 +371,9 @@ func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
 	sid := fmt.Sprintf("SM%032x", s.seq)
 	s.messages = append(s.messages, Message{
 		SID: sid, To: to, From: from, MessagingServiceSid: service, Body: body,
-		ValidityPeriod: validity, User: user,
+		ValidityPeriod: validity, User: user, StatusCallback: r.PostForm.Get("StatusCallback"),
 	})
+	s.accounts[sid] = account
 	s.mu.Unlock()
 
 	now := time.Now().UTC().Format(time.RFC1123Z)
@@ -408,6 +436,9 @@ func (s *Server) handleVerification(w http.ResponseWriter, r *http.Request) {
 	key := verificationKey{service, to}
 	s.mu.Lock()
 	v := s.verifications[key]
+	if v != nil && v.checks >= maxVerifyChecks {
+		v = nil // its checks are used up ("max_attempts_reached"): a new verification starts
+	}
 	if v == nil {
 		code := custom
 		if code == "" {
@@ -430,7 +461,7 @@ func (s *Server) handleVerification(w http.ResponseWriter, r *http.Request) {
 	v.sends++ // a resend within the verification's life sends the same code, as Verify does
 	s.messages = append(s.messages, Message{
 		SID: v.sid, To: to, VerifyServiceSid: service, User: user,
-		Body: "Your verification code is: " + v.code,
+		Body: "Your verification code is: " + v.code, Locale: r.PostForm.Get("Locale"),
 	})
 	resp := verificationJSON(v, service, to, "pending", false)
 	s.mu.Unlock()
@@ -549,4 +580,80 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do about it
+}
+
+// Sign returns the X-Twilio-Signature Twilio sends with a form POST of form to callbackURL:
+// base64(HMAC-SHA1(authToken, callbackURL followed by every parameter name and value, sorted
+// by name)). Written from Twilio's documentation, independently of twilio-go's validator.
+func Sign(authToken, callbackURL string, form url.Values) string {
+	names := make([]string, 0, len(form))
+	for k := range form {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(callbackURL)
+	for _, k := range names {
+		for _, v := range form[k] {
+			b.WriteString(k)
+			b.WriteString(v)
+		}
+	}
+	m := hmac.New(sha1.New, []byte(authToken))
+	m.Write([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// ReportStatus does what Twilio does when a message's status changes: it POSTs the status
+// callback form (MessageSid, MessageStatus, ErrorCode when not 0, AccountSid, From, To, …) to
+// the StatusCallback URL the message was sent with, signed with authToken (the fake knows no
+// secrets: the test passes the one it configured). It returns the response's status code.
+func (s *Server) ReportStatus(ctx context.Context, sid, status string, errorCode int, authToken string) (int, error) {
+	s.mu.Lock()
+	var msg *Message
+	for i := range s.messages {
+		if s.messages[i].SID == sid {
+			msg = &s.messages[i]
+		}
+	}
+	var m Message
+	if msg != nil {
+		m = *msg
+	}
+	account := s.accounts[sid]
+	s.mu.Unlock()
+	if msg == nil || m.StatusCallback == "" {
+		return 0, errors.New("twiliotest: no message " + sid + " with a StatusCallback")
+	}
+	form := url.Values{
+		"AccountSid":    {account},
+		"ApiVersion":    {"2010-04-01"},
+		"MessageSid":    {sid},
+		"SmsSid":        {sid},
+		"MessageStatus": {status},
+		"SmsStatus":     {status},
+		"To":            {m.To},
+	}
+	if m.From != "" {
+		form.Set("From", m.From)
+	}
+	if m.MessagingServiceSid != "" {
+		form.Set("MessagingServiceSid", m.MessagingServiceSid)
+	}
+	if errorCode != 0 {
+		form.Set("ErrorCode", strconv.Itoa(errorCode))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.StatusCallback, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", Sign(authToken, m.StatusCallback, form))
+	req.Header.Set("User-Agent", "TwilioProxy/1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }

@@ -203,6 +203,8 @@ func TestFailures(t *testing.T) {
 		{twiliotest.Landline, 400, 21614},
 		{twiliotest.TooManyRequests, 429, 20429},
 		{twiliotest.ServerError, 500, 20500},
+		{twiliotest.RegionNotEnabled, 400, 21408},
+		{twiliotest.VerifyInvalidNumber, 400, 60200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.f.String(), func(t *testing.T) {
@@ -400,6 +402,17 @@ func TestVerifyLimits(t *testing.T) {
 		t.Errorf("6th check: %d %d, want 429 60202", rest.Status, rest.Code)
 	}
 
+	// The verification is over: a new send starts a new one.
+	p.SetCustomCode("135790")
+	v, err := rc.VerifyV2.CreateVerification(service, p)
+	if err != nil || v.Sid == nil {
+		t.Fatalf("send after the check limit: %v", err)
+	}
+	cp.SetCode("135790")
+	if c, err := rc.VerifyV2.CreateVerificationCheck(service, cp); err != nil || *c.Status != "approved" {
+		t.Fatalf("check of the new verification: %v", err)
+	}
+
 	cp.SetTo("+14155550199")
 	_, err = rc.VerifyV2.CreateVerificationCheck(service, cp)
 	if rest := restError(t, err); rest.Status != 404 || rest.Code != 20404 {
@@ -449,5 +462,24 @@ func TestLastCode(t *testing.T) {
 				t.Errorf("LastCode = %q, %v; want %q, %v", got, ok, tt.want, tt.wantOK)
 			}
 		})
+	}
+}
+
+func TestSignMatchesTwilioGo(t *testing.T) {
+	form := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}, "To": {"+14155552671"}}
+	const tok, u = "tok3n", "https://idp.example.com/twilio/status"
+	v := client.NewRequestValidator(tok)
+	if !v.ValidateBody(u, []byte(form.Encode()), twiliotest.Sign(tok, u, form)) {
+		t.Fatal("twilio-go does not accept the fake's signature")
+	}
+	if v.ValidateBody(u, []byte(form.Encode()), twiliotest.Sign("other", u, form)) {
+		t.Fatal("twilio-go accepts a signature under another token")
+	}
+}
+
+func TestReportStatusNeedsACallback(t *testing.T) {
+	fake := twiliotest.New(t)
+	if _, err := fake.ReportStatus(t.Context(), "SM404", "delivered", 0, "tok"); err == nil {
+		t.Fatal("ReportStatus of an unknown message succeeded")
 	}
 }

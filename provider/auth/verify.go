@@ -1,0 +1,128 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/otpidp/otpidp/provider/phone"
+	"github.com/otpidp/otpidp/provider/sms"
+	"github.com/otpidp/otpidp/storage"
+)
+
+// This file holds how codes reach the user: the texts (in the user's language), the
+// idempotency key of each code's message, and the optional CodeVerifier (Twilio Verify) that
+// makes and checks the codes instead of otpidp. flow.go calls it at the two points where a
+// code is sent (send) and checked (checkCode).
+
+// CodeVerifier makes, sends and checks codes instead of otpidp (sms.TwilioVerify). otpidp's
+// own flow stays in front of it: the password step, the browser binding, the code's lifetime,
+// the attempt limit and the resend interval are checked before the verifier is asked.
+type CodeVerifier interface {
+	// Start sends a new code to m.To (m.Body is not used). Errors wrap sms.ErrUndeliverable or
+	// sms.ErrUnavailable as a Sender's do.
+	Start(ctx context.Context, m sms.Message) error
+	// Check reports whether code is the current code of the number to. Errors:
+	// sms.ErrCheckLimit (the verifier's own attempt limit), sms.ErrNoVerification (no pending
+	// code), sms.ErrUnavailable.
+	Check(ctx context.Context, to, code string) (bool, error)
+}
+
+// WithCodeVerifier has v make and check the codes; texts that are not codes (the notice to an
+// existing account holder) are then not sent.
+func WithCodeVerifier(v CodeVerifier) Option { return func(a *Authenticator) { a.verifier = v } }
+
+type languageKey struct{}
+
+// WithLanguage returns a context that asks for the SMS texts sent during this request in
+// lang, a BCP 47 tag or an Accept-Language value ("es", "es-MX,es;q=0.9,en;q=0.5"). English
+// and Spanish are built in (sms.Languages); anything else is English. The pages call it before
+// StartLogin, StartRegistration and Resend.
+func WithLanguage(ctx context.Context, lang string) context.Context {
+	return context.WithValue(ctx, languageKey{}, lang)
+}
+
+// Language is the language WithLanguage put in ctx; "" when none.
+func Language(ctx context.Context) string {
+	lang, _ := ctx.Value(languageKey{}).(string)
+	return lang
+}
+
+// initTexts prepares the SMS texts from the configuration (product name, template).
+func (a *Authenticator) initTexts() error {
+	texts, err := sms.NewTexts(a.cfg.ProductName, a.cfg.SMSTemplate)
+	if err != nil {
+		return fmt.Errorf("auth: invalid config: SMSTemplate: %w", err)
+	}
+	a.texts = texts
+	return nil
+}
+
+// messageKey identifies the code a flow has just sent: the flow and its send number. A sender
+// with a journal sends each key at most once.
+func messageKey(f storage.Flow) string {
+	return f.ID + "/" + strconv.Itoa(f.SendCount)
+}
+
+// deliver hands the flow's current message to the sender, or to the verifier, which sends a
+// code of its own: the text is then dropped, and a registration for a number that has an
+// account already (whose text is a notice, not a code) sends nothing.
+func (a *Authenticator) deliver(ctx context.Context, f storage.Flow, m sms.Message) error {
+	if a.verifier == nil {
+		return a.sender.Send(ctx, m)
+	}
+	if f.Kind == storage.FlowRegister {
+		taken, err := a.phoneTaken(ctx, f.Phone)
+		if err != nil {
+			return err
+		}
+		if taken {
+			a.log.InfoContext(ctx, "registration for a registered number: no code sent through the verifier", "phone", phone.MaskForLog(f.Phone), "flow_id", f.ID)
+			return nil
+		}
+	}
+	m.Body = ""
+	return a.verifier.Start(ctx, m)
+}
+
+// verifyCode asks the verifier whether code (normalized) is the flow's code. A wrong code, or
+// none pending, is (false, nil): the caller counts a wrong try. The verifier's own attempt
+// limit is ErrTooManyAttempts; its failure is ErrSMSUnavailable and counts nothing.
+func (a *Authenticator) verifyCode(ctx context.Context, f storage.Flow, code string) (bool, error) {
+	if f.Kind == storage.FlowRegister {
+		// A registration for a taken number sent no code; one the holder got for another
+		// flow must not be spent here.
+		taken, err := a.phoneTaken(ctx, f.Phone)
+		if err != nil || taken {
+			return false, err
+		}
+	}
+	ok, err := a.verifier.Check(ctx, f.Phone, code)
+	switch {
+	case err == nil:
+		return ok, nil
+	case errors.Is(err, sms.ErrNoVerification):
+		return false, nil
+	case errors.Is(err, sms.ErrCheckLimit):
+		a.log.InfoContext(ctx, "code refused: the verifier's attempt limit", "flow_id", f.ID)
+		return false, ErrTooManyAttempts
+	case errors.Is(err, sms.ErrUnavailable):
+		a.log.WarnContext(ctx, "code not checked: verifier unavailable", "flow_id", f.ID, "phone", phone.MaskForLog(f.Phone),
+			"error", redactPhone(err.Error(), f.Phone))
+		return false, fmt.Errorf("%w: %w", ErrSMSUnavailable, err)
+	default:
+		return false, fmt.Errorf("auth: check code: %s", redactPhone(err.Error(), f.Phone))
+	}
+}
+
+func (a *Authenticator) phoneTaken(ctx context.Context, e164 string) (bool, error) {
+	_, err := a.store.GetUserByPhone(ctx, e164)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("auth: get user: %w", err)
+	}
+	return true, nil
+}
