@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -325,4 +326,33 @@ func pemPKCS8(t *testing.T, key any) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// TestClientAddService: client add registers a private_key_jwt service client from a JWKS
+// file, with its scope allowlist, and refuses a private key.
+func TestClientAddService(t *testing.T) {
+	c := newCLI(t)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	dir := t.TempDir()
+	pub, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1"}}})
+	priv, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key, KeyID: "k1"}}})
+	if err := os.WriteFile(dir+"/pub.json", pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/priv.json", priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok("", "client", "add", "--json", "--name", "Billing", "--grant", "client_credentials",
+		"--scope", "orders:read orders:write", "--scope", "reports", "--jwks", dir+"/pub.json")
+	var got clientJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got.ClientSecret != "" || got.AuthMethod != "private_key_jwt" || strings.Join(got.Scopes, " ") != "orders:read orders:write reports" {
+		t.Errorf("client add: %s", out)
+	}
+	r := c.run("", "client", "add", "--name", "Billing", "--grant", "client_credentials", "--scope", "a", "--jwks", dir+"/priv.json")
+	if r.err == nil || !strings.Contains(r.stderr+r.err.Error(), "not a valid public key") {
+		t.Errorf("a private key in --jwks: %v %s", r.err, r.stderr)
+	}
 }
