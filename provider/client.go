@@ -23,6 +23,7 @@ import (
 const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
 )
 
 // Access token formats.
@@ -43,6 +44,10 @@ type ClientSpec struct {
 	GrantTypes             []string // default: authorization_code, refresh_token
 	AccessTokenFormat      string   // default: opaque
 	FirstParty             bool
+
+	Scopes  []string // client_credentials: the scopes the client may be granted
+	JWKS    []byte   // private_key_jwt: the client's public keys (a JWK Set), or
+	JWKSURI string   // where to fetch them; either one makes the client use private_key_jwt
 }
 
 // ClientError lists what is wrong with a ClientSpec, all at once.
@@ -59,7 +64,7 @@ func (s *ClientSpec) Validate() error {
 	} else if len([]rune(s.Name)) > 100 {
 		p = append(p, "the name is longer than 100 characters")
 	}
-	if len(s.RedirectURIs) == 0 {
+	if len(s.RedirectURIs) == 0 && !s.serviceOnly() {
 		p = append(p, "at least one redirect URI is required")
 	}
 	for _, u := range s.RedirectURIs {
@@ -76,13 +81,14 @@ func (s *ClientSpec) Validate() error {
 		s.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
 	}
 	for _, g := range s.GrantTypes {
-		if g != GrantAuthorizationCode && g != GrantRefreshToken {
-			p = append(p, fmt.Sprintf("grant type %q is not supported (use %s, %s)", g, GrantAuthorizationCode, GrantRefreshToken))
+		if !slices.Contains(grantTypes, g) {
+			p = append(p, fmt.Sprintf("grant type %q is not supported (use %s)", g, strings.Join(grantTypes, ", ")))
 		}
 	}
-	if !slices.Contains(s.GrantTypes, GrantAuthorizationCode) {
-		p = append(p, "the authorization_code grant is required")
+	if !slices.Contains(s.GrantTypes, GrantAuthorizationCode) && !s.serviceOnly() {
+		p = append(p, "the authorization_code grant is required (or client_credentials alone)")
 	}
+	p = append(p, s.validateProfile()...)
 	switch s.AccessTokenFormat {
 	case "":
 		s.AccessTokenFormat = AccessTokenOpaque
@@ -159,7 +165,7 @@ func RegisterClient(ctx context.Context, store storage.Storage, spec ClientSpec,
 		FirstParty:             spec.FirstParty,
 		CreatedAt:              now.UTC(),
 	}
-	if !spec.Public {
+	if !spec.Public && !spec.usesKeys() {
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
 			return "", "", err
@@ -171,7 +177,7 @@ func RegisterClient(ctx context.Context, store storage.Storage, spec ClientSpec,
 		}
 		c.SecretHash = hashClientSecret(key, secret)
 	}
-	if err := store.CreateClient(ctx, c); err != nil {
+	if err := store.CreateClientWithProfile(ctx, c, spec.profile(id)); err != nil {
 		return "", "", fmt.Errorf("create client: %w", err)
 	}
 	return id, secret, nil

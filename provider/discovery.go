@@ -25,8 +25,11 @@ type discoveryDocument struct {
 	SubjectTypesSupported                      []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthSigningAlgValues     []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthSigningAlgValues  []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                            []string `json:"claims_supported"`
 	PromptValuesSupported                      []string `json:"prompt_values_supported"`
@@ -57,12 +60,15 @@ func (p *Provider) discovery() discoveryDocument {
 		ScopesSupported:                            supportedScopes,
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     []string{"query", "form_post"},
-		GrantTypesSupported:                        []string{GrantAuthorizationCode, GrantRefreshToken},
+		GrantTypesSupported:                        []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials},
 		SubjectTypesSupported:                      []string{"public"},
 		IDTokenSigningAlgValuesSupported:           []string{"RS256"},
-		TokenEndpointAuthMethodsSupported:          []string{"client_secret_basic", "client_secret_post", "none"},
-		RevocationEndpointAuthMethodsSupported:     []string{"client_secret_basic", "client_secret_post", "none"},
-		IntrospectionEndpointAuthMethodsSupported:  []string{"client_secret_basic", "client_secret_post"},
+		TokenEndpointAuthMethodsSupported:          []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, "none"},
+		TokenEndpointAuthSigningAlgValuesSupported: clientAssertionAlgs,
+		RevocationEndpointAuthMethodsSupported:     []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, "none"},
+		RevocationEndpointAuthSigningAlgValues:     clientAssertionAlgs,
+		IntrospectionEndpointAuthMethodsSupported:  []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT},
+		IntrospectionEndpointAuthSigningAlgValues:  clientAssertionAlgs,
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		ClaimsSupported:                            supportedClaims,
 		PromptValuesSupported:                      []string{"none", "login", "consent"},

@@ -15,6 +15,8 @@ import (
 // opClient adapts a storage.Client to op.Client.
 type opClient struct {
 	c          storage.Client
+	p          storage.ClientProfile
+	asserted   bool // this request authenticated the client with a verified assertion
 	loginPath  string
 	idTokenTTL time.Duration
 }
@@ -41,8 +43,13 @@ func (c *opClient) ApplicationType() op.ApplicationType {
 }
 
 func (c *opClient) AuthMethod() oidc.AuthMethod {
-	if c.c.Public {
+	switch {
+	case c.c.Public:
 		return oidc.AuthMethodNone
+	case c.p.AuthMethod == AuthMethodPrivateKeyJWT && !c.asserted:
+		// The secret path of the library refuses it; the assertion, once verified by
+		// clientAssertions, takes the secret path with a one-request proof.
+		return oidc.AuthMethodPrivateKeyJWT
 	}
 	return oidc.AuthMethodBasic
 }

@@ -29,8 +29,9 @@ type opStorage struct {
 	log    *slog.Logger
 	secret []byte // client-secret HMAC key
 
-	mu      sync.Mutex
-	clients map[string]cachedClient // short cache: client secrets are checked on every token request
+	mu       sync.Mutex
+	clients  map[string]cachedClient // short cache: client secrets are checked on every token request
+	profiles map[string]cachedProfile
 }
 
 type cachedClient struct {
@@ -182,6 +183,8 @@ func grantOf(r op.TokenRequest) (familyID, clientID string, audience []string) {
 		return v.a.ID, v.a.ClientID, v.GetAudience()
 	case *refreshRequest:
 		return v.t.FamilyID, v.t.ClientID, v.t.Audience
+	case *clientCredentialsRequest:
+		return "", v.clientID, v.GetAudience()
 	}
 	return "", "", r.GetAudience()
 }
@@ -196,10 +199,15 @@ func (s *opStorage) newAccessToken(r op.TokenRequest) (storage.AccessToken, erro
 		return storage.AccessToken{}, err
 	}
 	now := s.now()
-	return storage.AccessToken{
+	t := storage.AccessToken{
 		ID: id, FamilyID: family, ClientID: clientID, UserID: r.GetSubject(),
 		Scopes: r.GetScopes(), Audience: aud, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTokenTTL),
-	}, nil
+	}
+	if _, ok := r.(*clientCredentialsRequest); ok {
+		// No user: the token is its own grant, and its subject is the client (RFC 9068 §2.2).
+		t.UserID, t.FamilyID = "", id
+	}
+	return t, nil
 }
 
 func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
@@ -340,7 +348,7 @@ func (s *opStorage) activeAccessToken(ctx context.Context, id, subject string) (
 	if err != nil {
 		return storage.AccessToken{}, err
 	}
-	if !t.RevokedAt.IsZero() || !t.ExpiresAt.After(s.now()) || t.UserID != subject {
+	if !t.RevokedAt.IsZero() || !t.ExpiresAt.After(s.now()) || tokenSubject(t) != subject {
 		return storage.AccessToken{}, errors.New("token is not active")
 	}
 	return t, nil
@@ -368,7 +376,11 @@ func (s *opStorage) GetClientByClientID(ctx context.Context, id string) (op.Clie
 		}
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
-	return &opClient{c: c, loginPath: s.cfg.LoginPath, idTokenTTL: s.cfg.IDTokenTTL}, nil
+	p, err := s.profile(ctx, id)
+	if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	return &opClient{c: c, p: p, asserted: assertedClient(ctx, id), loginPath: s.cfg.LoginPath, idTokenTTL: s.cfg.IDTokenTTL}, nil
 }
 
 func (s *opStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
@@ -379,7 +391,7 @@ func (s *opStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret stri
 		}
 		return oidc.ErrServerError().WithParent(err)
 	}
-	if !checkClientSecret(s.secret, c, secret) {
+	if !checkClientSecret(s.secret, c, secret) && !checkAssertionProof(ctx, id, secret) {
 		return oidc.ErrInvalidClient().WithDescription("invalid client credentials")
 	}
 	return nil
@@ -438,7 +450,7 @@ func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.In
 	resp.TokenType = oidc.BearerToken
 	resp.Expiration = oidc.FromTime(t.ExpiresAt)
 	resp.IssuedAt = oidc.FromTime(t.CreatedAt)
-	resp.Subject = t.UserID
+	resp.Subject = tokenSubject(t)
 	resp.Audience = t.Audience
 	resp.Issuer = op.IssuerFromContext(ctx)
 	return nil

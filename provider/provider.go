@@ -91,6 +91,8 @@ type Provider struct {
 	storage *opStorage
 	issuer  string
 	handler http.Handler
+
+	clientKeys *clientKeyCache // private_key_jwt clients' keys fetched from their jwks_uri
 }
 
 // Secret names in the store.
@@ -123,7 +125,7 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 	if err := k.ensure(ctx); err != nil {
 		return nil, err
 	}
-	st := &opStorage{store: store, cfg: cfg, keys: k, log: cfg.Logger, secret: secret, clients: map[string]cachedClient{}}
+	st := &opStorage{store: store, cfg: cfg, keys: k, log: cfg.Logger, secret: secret, clients: map[string]cachedClient{}, profiles: map[string]cachedProfile{}}
 
 	var key [32]byte
 	copy(key[:], tokenKey)
@@ -154,7 +156,8 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 	if err != nil {
 		return nil, fmt.Errorf("openid provider: %w", err)
 	}
-	prov := &Provider{op: p, storage: st, issuer: cfg.Issuer}
+	prov := &Provider{op: p, storage: st, issuer: cfg.Issuer,
+		clientKeys: &clientKeyCache{http: &http.Client{Timeout: 5 * time.Second}, now: cfg.Now, sets: map[string]fetchedKeys{}}}
 	prov.handler = prov.wrap(prov.routes())
 	return prov, nil
 }
@@ -212,6 +215,12 @@ func (p *Provider) wrap(next http.Handler) http.Handler {
 		p.op.KeysEndpoint().Relative():       true,
 		oidc.DiscoveryEndpoint:               true,
 	}
+	clientAuth := map[string]bool{
+		token:                                   true,
+		p.op.IntrospectionEndpoint().Relative(): true,
+		p.op.RevocationEndpoint().Relative():    true,
+	}
+	next = p.clientAssertions(clientAuth, next)
 	origins := &originCache{store: p.storage.store, now: p.storage.cfg.Now, ttl: 30 * time.Second}
 	corsHandler := cors.New(cors.Options{
 		AllowOriginVaryRequestFunc: func(r *http.Request, origin string) (bool, []string) {
@@ -230,6 +239,10 @@ func (p *Provider) wrap(next http.Handler) http.Handler {
 			w.Header().Set("Allow", http.MethodPost)
 			writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the token endpoint takes POST only"))
 			return
+		}
+		if _, _, basic := r.BasicAuth(); basic && clientAuth[r.URL.Path] {
+			// RFC 6749 §5.2: a client that tried HTTP Basic and failed is challenged.
+			w = &basicChallenge{ResponseWriter: w, realm: p.issuer}
 		}
 		next.ServeHTTP(w, r)
 	}))
@@ -272,3 +285,19 @@ func (o *originCache) allowed(ctx context.Context, origin string) bool {
 	}
 	return o.set[strings.ToLower(origin)]
 }
+
+// basicChallenge adds WWW-Authenticate: Basic to a 401 answer (the library's token and
+// revocation endpoints send none).
+type basicChallenge struct {
+	http.ResponseWriter
+	realm string
+}
+
+func (b *basicChallenge) WriteHeader(status int) {
+	if status == http.StatusUnauthorized && b.Header().Get("WWW-Authenticate") == "" {
+		b.Header().Set("WWW-Authenticate", `Basic realm="`+b.realm+`"`)
+	}
+	b.ResponseWriter.WriteHeader(status)
+}
+
+func (b *basicChallenge) Unwrap() http.ResponseWriter { return b.ResponseWriter }

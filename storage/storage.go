@@ -290,4 +290,5 @@ type Storage interface {
 
 	ConsentStorage
 	KeyRotationStorage
+	ClientProfileStorage // clientprofile.go
 }

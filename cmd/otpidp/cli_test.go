@@ -171,6 +171,7 @@ func TestClientAddJSON(t *testing.T) {
 		FirstParty:             true,
 		GrantTypes:             []string{"authorization_code"},
 		AccessTokenFormat:      "jwt",
+		AuthMethod:             "none",
 		Issuer:                 "http://localhost:8080",
 		Discovery:              "http://localhost:8080/.well-known/openid-configuration",
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -50,6 +51,9 @@ type clientJSON struct {
 	FirstParty             bool      `json:"first_party"`
 	GrantTypes             []string  `json:"grant_types"`
 	AccessTokenFormat      string    `json:"access_token_format"`
+	Scopes                 []string  `json:"scopes,omitempty"`
+	AuthMethod             string    `json:"token_endpoint_auth_method,omitempty"`
+	JWKSURI                string    `json:"jwks_uri,omitempty"`
 	CreatedAt              time.Time `json:"created_at,omitzero"`
 	Issuer                 string    `json:"issuer,omitempty"`
 	Discovery              string    `json:"discovery_url,omitempty"`
@@ -71,7 +75,11 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 	fs.Var((*listFlag)(&spec.PostLogoutRedirectURIs), "post-logout-redirect-uri", "a URI to return to after logout (repeat for more)")
 	fs.BoolVar(&spec.Public, "public", false, "a public client (a native or browser app): no secret, PKCE required")
 	fs.BoolVar(&spec.FirstParty, "first-party", false, "your own application: users are not asked for consent")
-	fs.Var((*commaListFlag)(&spec.GrantTypes), "grant", "grant types, comma-separated: authorization_code, refresh_token (default both)")
+	fs.Var((*commaListFlag)(&spec.GrantTypes), "grant", "grant types, comma-separated: authorization_code, refresh_token (default both), client_credentials")
+	var scopes listFlag
+	fs.Var(&scopes, "scope", "client_credentials: a scope the client may be granted (space-separated or repeated)")
+	jwksFile := fs.String("jwks", "", "private_key_jwt: a file with the client's public keys (a JWK Set); no secret is issued")
+	fs.StringVar(&spec.JWKSURI, "jwks-uri", "", "private_key_jwt: the URL of the client's JWK Set; no secret is issued")
 	fs.StringVar(&spec.AccessTokenFormat, "access-token", provider.AccessTokenOpaque, "access token format: opaque or jwt")
 	asJSON := fs.Bool("json", false, "print the client as JSON")
 	if err := parseFlags(fs, args); err != nil {
@@ -79,6 +87,16 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 	}
 	if fs.NArg() > 0 {
 		return flagUsageFailure(fs, "client add: unexpected argument %q", fs.Arg(0))
+	}
+	for _, s := range scopes {
+		spec.Scopes = append(spec.Scopes, strings.Fields(s)...)
+	}
+	if *jwksFile != "" {
+		b, err := os.ReadFile(*jwksFile)
+		if err != nil {
+			return flagUsageFailure(fs, "client add: --jwks: %v", err)
+		}
+		spec.JWKS = b
 	}
 	// Check the spec before touching the database: a wrong value is a usage error.
 	if err := spec.Validate(); err != nil {
@@ -110,6 +128,9 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 			FirstParty:             spec.FirstParty,
 			GrantTypes:             nonNil(spec.GrantTypes),
 			AccessTokenFormat:      spec.AccessTokenFormat,
+			Scopes:                 spec.Scopes,
+			AuthMethod:             clientAuthMethod(spec),
+			JWKSURI:                spec.JWKSURI,
 			Issuer:                 cfg.Issuer,
 			Discovery:              discovery,
 		})
@@ -118,6 +139,8 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 	fmt.Fprintf(stdout, "client_id:     %s\n", id)
 	if spec.Public {
 		fmt.Fprintf(stdout, "client_secret: (none: a public client; use PKCE with S256)\n")
+	} else if secret == "" {
+		fmt.Fprintf(stdout, "client_secret: (none: the client authenticates with private_key_jwt)\n")
 	} else {
 		fmt.Fprintf(stdout, "client_secret: %s\n\n", secret)
 		fmt.Fprintf(stdout, "Store the client secret now: it is shown only this once (otpidp keeps only a hash of it).\n")
@@ -253,4 +276,15 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// clientAuthMethod is the token_endpoint_auth_method the spec registers.
+func clientAuthMethod(spec provider.ClientSpec) string {
+	switch {
+	case spec.Public:
+		return "none"
+	case len(spec.JWKS) > 0 || spec.JWKSURI != "":
+		return provider.AuthMethodPrivateKeyJWT
+	}
+	return "client_secret_basic"
 }

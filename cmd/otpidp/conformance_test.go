@@ -87,13 +87,15 @@ func TestConformance(t *testing.T) {
 					t.Errorf("issuer = %v, want exactly %s", d["issuer"], ts.issuer)
 				}
 				for k, want := range map[string][]string{
-					"response_types_supported":              {"code"},
-					"response_modes_supported":              {"query", "form_post"},
-					"code_challenge_methods_supported":      {"S256"},
-					"scopes_supported":                      {"openid", "profile", "phone", "offline_access"},
-					"grant_types_supported":                 {"authorization_code", "refresh_token"},
-					"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "none"},
-					"subject_types_supported":               {"public"},
+					"response_types_supported":                         {"code"},
+					"response_modes_supported":                         {"query", "form_post"},
+					"code_challenge_methods_supported":                 {"S256"},
+					"scopes_supported":                                 {"openid", "profile", "phone", "offline_access"},
+					"grant_types_supported":                            {"authorization_code", "refresh_token", "client_credentials"},
+					"token_endpoint_auth_methods_supported":            {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+					"introspection_endpoint_auth_methods_supported":    {"client_secret_basic", "client_secret_post", "private_key_jwt"},
+					"token_endpoint_auth_signing_alg_values_supported": {"RS256", "PS256", "ES256", "EdDSA"},
+					"subject_types_supported":                          {"public"},
 				} {
 					if got := strs(k); !slices.Equal(got, want) {
 						t.Errorf("%s = %v, want %v", k, got, want)

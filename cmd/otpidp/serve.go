@@ -138,6 +138,9 @@ func collectGarbage(ctx context.Context, d deps) {
 			if err := d.store.DeleteSMSMessages(ctx, d.now().UTC().Add(-smsRetention)); err != nil && ctx.Err() == nil {
 				d.logger.Warn("garbage collection: SMS delivery records", "error", err)
 			}
+			if err := d.store.DeleteExpiredAssertionIDs(ctx, d.now().UTC()); err != nil && ctx.Err() == nil {
+				d.logger.Warn("garbage collection: client assertion IDs", "error", err)
+			}
 		}
 	}
 }

@@ -1,0 +1,278 @@
+package provider
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/otpidp/otpidp/storage"
+)
+
+// private_key_jwt client authentication (RFC 7523 §2.2 and §3, OpenID Connect Core §9), on the
+// token, introspection and revocation endpoints. otpidp verifies the assertion itself, because
+// the library's check takes only the issuer as audience, keeps no jti, accepts any lifetime and
+// is not called at all for client_credentials:
+//
+//   - client_assertion_type is urn:ietf:params:oauth:client-assertion-type:jwt-bearer, and no
+//     other client authentication comes with it (RFC 6749 §2.3);
+//   - the JWS is signed with RS256, PS256, ES256 or EdDSA by a key of the client's registered
+//     JWK Set (inline, or fetched from its jwks_uri); jku, jwk and x5u headers are ignored;
+//   - iss = sub = the client's ID (and = client_id when the form has one), and the client is
+//     registered for private_key_jwt;
+//   - aud contains the issuer or the token endpoint's URL;
+//   - exp is in the future and at most maxAssertionLifetime away; nbf, when present, has passed;
+//   - jti is present and used once: the store records it until exp, atomically.
+//
+// Every failure answers 401 invalid_client. A verified request then continues as a
+// client_secret_post request whose "secret" is a random proof that lives in the request's
+// context only, so the library's flows (code, refresh, client_credentials, revocation) run
+// unchanged.
+
+const (
+	// maxAssertionLifetime bounds exp - now. zitadel's relying party signs assertions for an
+	// hour; every jti is kept until its exp.
+	maxAssertionLifetime = time.Hour
+	// assertionLeeway is the clock skew allowed on exp and nbf.
+	assertionLeeway = 30 * time.Second
+)
+
+type assertionKey struct{}
+
+type assertionProof struct {
+	clientID string
+	proof    string
+}
+
+// assertedClient reports whether this request's client assertion authenticated clientID.
+func assertedClient(ctx context.Context, clientID string) bool {
+	p, ok := ctx.Value(assertionKey{}).(assertionProof)
+	return ok && clientID != "" && p.clientID == clientID
+}
+
+// checkAssertionProof reports whether secret is this request's proof for clientID.
+func checkAssertionProof(ctx context.Context, clientID, secret string) bool {
+	p, ok := ctx.Value(assertionKey{}).(assertionProof)
+	return ok && clientID != "" && p.clientID == clientID &&
+		subtle.ConstantTimeCompare([]byte(p.proof), []byte(secret)) == 1
+}
+
+// clientAssertions verifies client assertions on the paths given, before the handlers see them.
+func (p *Provider) clientAssertions(paths map[string]bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !paths[r.URL.Path] || r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("cannot parse the form"))
+			return
+		}
+		form := r.PostForm
+		if form.Get("client_assertion") == "" && form.Get("client_assertion_type") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		clientID, err := p.verifyClientAssertion(r)
+		if err != nil {
+			p.storage.log.InfoContext(r.Context(), "client assertion refused", "path", r.URL.Path, "reason", err.Error())
+			if _, _, basic := r.BasicAuth(); basic {
+				w.Header().Set("WWW-Authenticate", `Basic realm="`+p.issuer+`"`)
+			}
+			writeOAuthError(w, http.StatusUnauthorized, oidc.ErrInvalidClient().WithDescription("client authentication failed"))
+			return
+		}
+		proof, err := randomToken()
+		if err != nil {
+			writeOAuthError(w, http.StatusInternalServerError, oidc.ErrServerError())
+			return
+		}
+		// From here on the request is a client_secret_post request of clientID.
+		rewritten := url.Values{}
+		for k, v := range form {
+			if k != "client_assertion" && k != "client_assertion_type" {
+				rewritten[k] = v
+			}
+		}
+		rewritten.Set("client_id", clientID)
+		rewritten.Set("client_secret", proof)
+		r = r.WithContext(context.WithValue(r.Context(), assertionKey{}, assertionProof{clientID, proof}))
+		r.PostForm, r.Form = rewritten, rewritten
+		next.ServeHTTP(w, r)
+	})
+}
+
+// verifyClientAssertion returns the client the request's assertion authenticates.
+func (p *Provider) verifyClientAssertion(r *http.Request) (string, error) {
+	form := r.PostForm
+	if form.Get("client_assertion_type") != oidc.ClientAssertionTypeJWTAssertion {
+		return "", errors.New("unsupported client_assertion_type")
+	}
+	if _, _, basic := r.BasicAuth(); basic || form.Get("client_secret") != "" {
+		return "", errors.New("more than one client authentication method")
+	}
+	if len(form["client_assertion"]) != 1 {
+		return "", errors.New("exactly one client_assertion is required")
+	}
+	tok, err := jwt.ParseSigned(form.Get("client_assertion"), []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA})
+	if err != nil {
+		return "", fmt.Errorf("malformed assertion: %w", err)
+	}
+	if len(tok.Headers) != 1 {
+		return "", errors.New("exactly one signature is required")
+	}
+	var unverified jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil {
+		return "", fmt.Errorf("malformed claims: %w", err)
+	}
+	clientID := unverified.Issuer
+	if clientID == "" || unverified.Subject != clientID {
+		return "", errors.New("iss and sub must both be the client ID")
+	}
+	if id := form.Get("client_id"); id != "" && id != clientID {
+		return "", errors.New("client_id differs from the assertion's issuer")
+	}
+	ctx := r.Context()
+	if _, err := p.storage.client(ctx, clientID); err != nil {
+		return "", fmt.Errorf("client: %w", err)
+	}
+	prof, err := p.storage.profile(ctx, clientID)
+	if err != nil {
+		return "", err
+	}
+	if prof.AuthMethod != AuthMethodPrivateKeyJWT {
+		return "", errors.New("the client is not registered for private_key_jwt")
+	}
+	keys, err := p.clientKeys.keys(ctx, prof, tok.Headers[0].KeyID)
+	if err != nil {
+		return "", err
+	}
+	var claims jwt.Claims
+	verified := false
+	for _, k := range keys {
+		if tok.Headers[0].KeyID != "" && k.KeyID != tok.Headers[0].KeyID {
+			continue
+		}
+		algs, err := assertionAlgs(k)
+		if err != nil || !slices.Contains(algs, jose.SignatureAlgorithm(tok.Headers[0].Algorithm)) {
+			continue
+		}
+		if err := tok.Claims(k.Key, &claims); err == nil {
+			verified = true
+			break
+		}
+	}
+	if !verified {
+		return "", errors.New("no registered key verifies the signature")
+	}
+	now := p.storage.now()
+	tokenEndpoint := p.issuer + p.op.TokenEndpoint().Relative()
+	if !slices.Contains(claims.Audience, p.issuer) && !slices.Contains(claims.Audience, tokenEndpoint) {
+		return "", errors.New("aud names neither the issuer nor the token endpoint")
+	}
+	if claims.Expiry == nil {
+		return "", errors.New("exp is required")
+	}
+	exp := claims.Expiry.Time()
+	switch {
+	case !exp.Add(assertionLeeway).After(now):
+		return "", errors.New("the assertion has expired")
+	case exp.Sub(now) > maxAssertionLifetime+assertionLeeway:
+		return "", fmt.Errorf("exp is more than %s away", maxAssertionLifetime)
+	case claims.NotBefore != nil && claims.NotBefore.Time().After(now.Add(assertionLeeway)):
+		return "", errors.New("the assertion is not valid yet (nbf)")
+	case claims.ID == "" || len(claims.ID) > 200:
+		return "", errors.New("jti is required (at most 200 characters)")
+	}
+	err = p.storage.store.UseAssertionID(ctx, clientID, claims.ID, exp.Add(assertionLeeway), now)
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		return "", errors.New("the assertion's jti was used before")
+	}
+	if err != nil {
+		return "", err
+	}
+	return clientID, nil
+}
+
+// clientKeyCache holds the JWK Sets fetched from clients' jwks_uri for a few minutes; an
+// unknown kid fetches again, at most every minFetchInterval.
+type clientKeyCache struct {
+	http *http.Client
+	now  func() time.Time
+
+	mu   sync.Mutex
+	sets map[string]fetchedKeys
+}
+
+type fetchedKeys struct {
+	set     jose.JSONWebKeySet
+	fetched time.Time
+}
+
+const (
+	clientKeysTTL    = 5 * time.Minute
+	minFetchInterval = time.Minute
+)
+
+func (c *clientKeyCache) keys(ctx context.Context, prof storage.ClientProfile, kid string) ([]jose.JSONWebKey, error) {
+	if len(prof.JWKS) > 0 {
+		set, err := parseClientJWKS(prof.JWKS)
+		return set.Keys, err
+	}
+	if prof.JWKSURI == "" {
+		return nil, errors.New("the client has no keys")
+	}
+	now := c.now()
+	c.mu.Lock()
+	f, ok := c.sets[prof.JWKSURI]
+	c.mu.Unlock()
+	fresh := ok && now.Sub(f.fetched) < clientKeysTTL
+	if fresh && (kid == "" || len(f.set.Key(kid)) > 0 || now.Sub(f.fetched) < minFetchInterval) {
+		return f.set.Keys, nil
+	}
+	set, err := c.fetch(ctx, prof.JWKSURI)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.sets) > 1000 {
+		clear(c.sets)
+	}
+	c.sets[prof.JWKSURI] = fetchedKeys{set, now}
+	c.mu.Unlock()
+	return set.Keys, nil
+}
+
+func (c *clientKeyCache) fetch(ctx context.Context, uri string) (jose.JSONWebKeySet, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return jose.JSONWebKeySet{}, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return jose.JSONWebKeySet{}, fmt.Errorf("fetch client JWKS: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return jose.JSONWebKeySet{}, fmt.Errorf("fetch client JWKS: status %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return jose.JSONWebKeySet{}, fmt.Errorf("fetch client JWKS: %w", err)
+	}
+	return parseClientJWKS(b)
+}
