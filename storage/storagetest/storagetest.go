@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		keyRotationTests(),
 		accountTests(),
 		smsMessageTests(),
+		browserTests(),
 	} {
 		tests = append(tests, group...)
 	}
