@@ -198,7 +198,7 @@ func (u *UI) Browser(next http.Handler) http.Handler {
 			value = c.Value
 		} else {
 			value = newToken()
-			http.SetCookie(w, u.cookie(u.browser, value, 400*24*time.Hour))
+			http.SetCookie(w, u.cookie(u.browser, value, browserCookieTTL))
 		}
 		ctx := context.WithValue(r.Context(), browserKey, value)
 		if c, err := r.Cookie(u.session); err == nil && validToken(c.Value) {
