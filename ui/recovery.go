@@ -219,8 +219,7 @@ func (u *UI) handleNewCodes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if u.cfg.Now().Sub(s.AuthTime) > u.cfg.RecentAuth {
-		seeOther(w, r, "/login?reauth=1")
+	if u.staleSignIn(w, r, s) {
 		return
 	}
 	if err := u.issueCodes(w, r, s); err != nil {

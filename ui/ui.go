@@ -164,6 +164,7 @@ func (u *UI) Routes(r chi.Router) {
 	r.Post("/forgot/password", u.handleNewPassword)
 	r.Get("/account", u.handleAccount)
 	r.Post("/account/password", u.handleChangePassword)
+	r.Post("/account/name", u.handleChangeName)
 	r.Post("/account/recovery-codes", u.handleNewCodes)
 	r.Post("/account/sessions/end", u.handleEndDevice)
 	r.Post("/account/apps/remove", u.handleRemoveApp)
