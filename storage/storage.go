@@ -192,7 +192,9 @@ type Storage interface {
 	AuditStore     // the audit log (audit.go)
 	AccountStorage // account.go: recovery codes, apps with access
 
-	SMSMessages // smsmessage.go
+	SMSMessages    // smsmessage.go
+	BrowserStorage // browser.go: re-binding a browser's flows to a new cookie value
+	ProfileStorage // browser.go: the user's name
 	// Migrate applies the embedded migrations that are not applied yet. Two processes calling
 	// it at once against one database do not race.
 	Migrate(ctx context.Context) error

@@ -20,6 +20,7 @@ type accountPage struct {
 	page
 	LogoutCSRF                string
 	Name, MaskedPhone         string
+	NameInput                 string // the name field's value: the name, or what was typed
 	AuthTimeISO, AuthTimeText string
 	CodesLeft                 int
 	CodesLow                  bool
@@ -39,11 +40,6 @@ type appView struct {
 // lowCodes: at or below this many recovery codes left the page suggests a new set.
 const lowCodes = 3
 
-func timeText(t time.Time) (string, string) {
-	t = t.UTC()
-	return t.Format(time.RFC3339), t.Format("2006-01-02 15:04 UTC")
-}
-
 // accountView builds the account page of the session's user.
 func (u *UI) accountView(r *http.Request, s storage.Session) (accountPage, error) {
 	ctx := r.Context()
@@ -51,8 +47,8 @@ func (u *UI) accountView(r *http.Request, s storage.Session) (accountPage, error
 	if err != nil {
 		return accountPage{}, err
 	}
-	v := accountPage{page: u.base(r, "account", nil), LogoutCSRF: u.csrfToken(r, "logout"), Name: usr.Name, MaskedPhone: phone.Mask(usr.Phone)}
-	v.AuthTimeISO, v.AuthTimeText = timeText(s.AuthTime)
+	v := accountPage{page: u.base(r, "account", nil), LogoutCSRF: u.csrfToken(r, "logout"), Name: usr.Name, NameInput: usr.Name, MaskedPhone: phone.Mask(usr.Phone)}
+	v.AuthTimeISO, v.AuthTimeText = timeText(v.Lang, s.AuthTime)
 	if v.CodesLeft, err = u.auth.RecoveryCodesLeft(ctx, usr.ID); err != nil {
 		return v, err
 	}
@@ -68,7 +64,7 @@ func (u *UI) accountView(r *http.Request, s storage.Session) (accountPage, error
 		if d.Label == "" {
 			d.Label = v.T("unknown_device")
 		}
-		d.LastSeenISO, d.LastSeenText = timeText(ss.LastSeenAt)
+		d.LastSeenISO, d.LastSeenText = timeText(v.Lang, ss.LastSeenAt)
 		v.Devices = append(v.Devices, d)
 	}
 	grants, err := u.store.ListUserGrants(ctx, usr.ID, now)
@@ -80,7 +76,7 @@ func (u *UI) accountView(r *http.Request, s storage.Session) (accountPage, error
 		if c, err := u.store.GetClient(ctx, g.ClientID); err == nil {
 			a.Name = c.Name
 		}
-		a.SinceISO, a.SinceText = timeText(g.FirstAt)
+		a.SinceISO, a.SinceText = timeText(v.Lang, g.FirstAt)
 		v.Apps = append(v.Apps, a)
 	}
 	return v, nil
@@ -103,6 +99,8 @@ func (u *UI) handleAccount(w http.ResponseWriter, r *http.Request) {
 		v.Notice = v.T("notice.device_out")
 	case "app":
 		v.Notice = v.T("notice.app_removed")
+	case "name":
+		v.Notice = v.T("notice.name")
 	}
 	u.render(w, r, http.StatusOK, "account", v)
 }
@@ -149,6 +147,9 @@ func (u *UI) handleEndDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PostFormValue("session")
+	if id != s.ID && u.staleSignIn(w, r, s) { // signing yourself out needs no fresh sign-in
+		return
+	}
 	sessions, err := u.store.ListUserSessions(r.Context(), s.UserID, u.cfg.Now().UTC())
 	if err != nil {
 		u.internalError(w, r, err)
@@ -185,6 +186,9 @@ func (u *UI) handleRemoveApp(w http.ResponseWriter, r *http.Request) {
 	client := r.PostFormValue("client")
 	if client == "" {
 		seeOther(w, r, "/account")
+		return
+	}
+	if u.staleSignIn(w, r, s) {
 		return
 	}
 	if err := u.store.RevokeUserTokens(r.Context(), s.UserID, client, u.cfg.Now().UTC()); err != nil {

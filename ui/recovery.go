@@ -197,6 +197,10 @@ func (u *UI) handleRecovery(w http.ResponseWriter, r *http.Request) {
 		u.codeError(w, r, f, "recovery_code", "err.bad_recovery", err)
 		return
 	}
+	r, ok := u.rotateAfterStep(w, r, "") // binding.go
+	if !ok {
+		return
+	}
 	if _, err := u.startSession(w, r, res); err != nil {
 		u.internalError(w, r, err)
 		return
@@ -215,8 +219,7 @@ func (u *UI) handleNewCodes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if u.cfg.Now().Sub(s.AuthTime) > u.cfg.RecentAuth {
-		seeOther(w, r, "/login?reauth=1")
+	if u.staleSignIn(w, r, s) {
 		return
 	}
 	if err := u.issueCodes(w, r, s); err != nil {

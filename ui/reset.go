@@ -106,6 +106,9 @@ func (u *UI) handleVerify(w http.ResponseWriter, r *http.Request) {
 		u.codeError(w, r, f, "code", key, err)
 		return
 	}
+	if _, ok := u.rotateAfterStep(w, r, f.ID); !ok { // binding.go
+		return
+	}
 	seeOther(w, r, "/forgot/password?flow="+url.QueryEscape(f.ID))
 }
 

@@ -148,6 +148,9 @@ func (u *UI) handleLogin(w http.ResponseWriter, r *http.Request) {
 	// half-finished sign-in leaves no signed-in session behind (SES-02, SES-03). The next session
 	// is created, with a new value, only after the code.
 	u.endBrowserSession(w, r)
+	if _, ok := u.rotateAfterStep(w, r, flow.ID); !ok { // binding.go
+		return
+	}
 	seeOther(w, r, "/code?flow="+url.QueryEscape(flow.ID))
 }
 
@@ -239,6 +242,9 @@ func (u *UI) handleRegister(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		u.render(w, r, status, "register", view)
+		return
+	}
+	if _, ok := u.rotateAfterStep(w, r, flow.ID); !ok { // binding.go
 		return
 	}
 	seeOther(w, r, "/code?flow="+url.QueryEscape(flow.ID))
@@ -358,6 +364,10 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 	res, err := verify(r.Context(), f.ID, browser, r.PostFormValue("code"))
 	if err != nil {
 		u.codeError(w, r, f, "code", "err.bad_code", err)
+		return
+	}
+	r, ok := u.rotateAfterStep(w, r, "") // binding.go
+	if !ok {
 		return
 	}
 	s, err := u.startSession(w, r, res)

@@ -164,6 +164,7 @@ func (u *UI) Routes(r chi.Router) {
 	r.Post("/forgot/password", u.handleNewPassword)
 	r.Get("/account", u.handleAccount)
 	r.Post("/account/password", u.handleChangePassword)
+	r.Post("/account/name", u.handleChangeName)
 	r.Post("/account/recovery-codes", u.handleNewCodes)
 	r.Post("/account/sessions/end", u.handleEndDevice)
 	r.Post("/account/apps/remove", u.handleRemoveApp)
@@ -198,7 +199,7 @@ func (u *UI) Browser(next http.Handler) http.Handler {
 			value = c.Value
 		} else {
 			value = newToken()
-			http.SetCookie(w, u.cookie(u.browser, value, 400*24*time.Hour))
+			http.SetCookie(w, u.cookie(u.browser, value, browserCookieTTL))
 		}
 		ctx := context.WithValue(r.Context(), browserKey, value)
 		if c, err := r.Cookie(u.session); err == nil && validToken(c.Value) {

@@ -24,7 +24,7 @@ import (
 //	/authorize, /authorize/callback, /end_session
 //	                                        browser-facing protocol endpoints
 //	/login, /register, /code, /code/resend, /code/recovery, /recovery-codes(.txt), /forgot,
-//	/forgot/verify, /forgot/resend, /forgot/password, /account, /account/password,
+//	/forgot/verify, /forgot/resend, /forgot/password, /account, /account/password, /account/name,
 //	/account/recovery-codes, /account/sessions/end, /account/apps/remove, /consent, /logout, /logged-out,
 //	/static/*, /brand.css
 //	                                        pages (ui)

@@ -46,18 +46,24 @@ func (a *Authenticator) resetText(ctx context.Context, code string) string {
 	return a.codeText(ctx, code)
 }
 
-// resetMessage returns the code hash and the SMS of a reset flow: a real code when the number has
-// an account; otherwise a random hash that no code matches, and no text.
+// resetMessage returns the code hash and the SMS of a reset flow. A number without an account
+// costs the same up to the send: a code is drawn, hashed and written into its text all the
+// same, then the text is dropped and the flow keeps a hash that no code matches (the HMAC under
+// another label, ":none" after the flow ID, which no typed code of digits can produce).
 func (a *Authenticator) resetMessage(ctx context.Context, flowID string, known bool) ([]byte, string, error) {
+	label := flowID
 	if !known {
-		hash, err := a.randomBytes(32)
-		return hash, "", err
+		label = flowID + ":none"
 	}
-	code, hash, err := a.newCode(flowID)
+	code, hash, err := a.newCode(label)
 	if err != nil {
 		return nil, "", err
 	}
-	return hash, a.resetText(ctx, code), nil
+	text := a.resetText(ctx, code)
+	if !known {
+		return hash, "", nil
+	}
+	return hash, text, nil
 }
 
 // StartReset begins a password reset for the number typed. The answer is the same whether or
