@@ -54,7 +54,13 @@ func (u *UI) handleForgot(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		view := forgotPage{page: u.base(r, "reset", a), AuthRequestID: id, Phone: phoneInput, Recovery: u.auth.ResetNeedsRecoveryCode()}
 		status := http.StatusBadRequest
+		msg, limitStatus, limited := limitMessage(w, view.page, err)
 		switch {
+		case limited: // the SMS limits, for a number with or without an account alike
+			view.FormError, status = msg, limitStatus
+			if errors.Is(err, auth.ErrSMSCountryNotAllowed) {
+				view.fail("phone", msg)
+			}
 		case errors.Is(err, auth.ErrInvalidPhone):
 			view.fail("phone", view.T("err.bad_phone"))
 		case errors.Is(err, auth.ErrSMSUndeliverable):

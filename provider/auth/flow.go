@@ -315,7 +315,7 @@ func (a *Authenticator) Resend(ctx context.Context, flowID string, browserHash [
 		return FlowView{}, &TooSoonError{RetryAfter: wait}
 	}
 	kind := smsSignIn
-	if f.Kind == storage.FlowRegister {
+	if f.Kind == storage.FlowRegister || f.Kind == storage.FlowReset {
 		kind = smsRegistration
 	}
 	if err := a.allowSMS(ctx, kind, f.Phone); err != nil {

@@ -14,7 +14,8 @@ import (
 // A password reset (SECURITY.md RST-01..RST-09) is a storage.FlowReset flow in three steps:
 //
 //  1. StartReset: the phone number. A number with an account gets an SMS code; any other number
-//     gets a flow that looks the same and accepts no code, and no SMS (RST-01).
+//     gets a flow that looks the same and accepts no code, and no SMS (RST-01). Both count
+//     against the SMS limits alike, as registrations (no share of the sign-in reserve).
 //  2. VerifyReset: the SMS code and, unless Config.ResetSMSOnly, one of the user's recovery
 //     codes (the second factor, RST-09). Both are spent; the flow then allows one thing only,
 //     setting a new password, until it expires (RST-04). Nothing about the account changes
@@ -61,14 +62,21 @@ func (a *Authenticator) resetMessage(ctx context.Context, flowID string, known b
 }
 
 // StartReset begins a password reset for the number typed. The answer is the same whether or
-// not the number has an account. Errors: ErrInvalidPhone when the input is not a phone number;
-// ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent.
+// not the number has an account. Errors: ErrInvalidPhone when the input is not a phone number
+// (ErrPhoneNotMobile, ErrSMSCountryNotAllowed); *LimitError or ErrSMSPaused from the SMS limits,
+// for any number alike; ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent.
 func (a *Authenticator) StartReset(ctx context.Context, phoneInput, authRequestID string, browserHash []byte) (FlowView, error) {
 	if len(browserHash) == 0 {
 		return FlowView{}, errNoBrowser
 	}
 	e164, err := a.normalizePhone(phoneInput)
 	if err != nil {
+		return FlowView{}, err
+	}
+	// Every reset counts against the SMS limits as a registration does (no share of the
+	// sign-in reserve), whether or not the number has an account: the answers stay the same
+	// and a reset is no way around the limits (FRAUD-06, FRAUD-10, RST-02).
+	if err := a.allowSMS(ctx, smsRegistration, e164); err != nil {
 		return FlowView{}, err
 	}
 	userID := ""
