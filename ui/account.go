@@ -163,6 +163,7 @@ func (u *UI) handleEndDevice(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		u.cfg.Logger.InfoContext(r.Context(), "device signed out from the account page", "user_id", s.UserID)
+		u.audit(r, eventDeviceSignedOut, s.UserID, "", map[bool]string{true: "this device", false: "another device"}[ss.ID == s.ID])
 		if ss.ID == s.ID {
 			http.SetCookie(w, u.cookie(u.session, "", -time.Second))
 			seeOther(w, r, "/logged-out")
@@ -192,6 +193,7 @@ func (u *UI) handleRemoveApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.cfg.Logger.InfoContext(r.Context(), "app access removed", "user_id", s.UserID, "client_id", client)
+	u.audit(r, eventAppRemoved, s.UserID, client, "")
 	seeOther(w, r, "/account?done=app")
 }
 
