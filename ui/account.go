@@ -115,7 +115,7 @@ func (u *UI) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := u.auth.ChangePassword(r.Context(), s.UserID, s.ID, r.PostFormValue("current_password"),
+	err := u.auth.ChangePassword(u.smsContext(r, nil), s.UserID, s.ID, r.PostFormValue("current_password"),
 		r.PostFormValue("password"), r.PostFormValue("password_confirm"))
 	if err == nil {
 		u.cfg.Logger.InfoContext(r.Context(), "password changed on the account page", "user_id", s.UserID)

@@ -147,7 +147,7 @@ func (u *UI) handleNewPassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	authRequestID, err := u.auth.CompleteReset(r.Context(), f.ID, BrowserHash(r.Context()),
+	authRequestID, err := u.auth.CompleteReset(u.smsContext(r, u.authRequestOf(r, f.AuthRequestID)), f.ID, BrowserHash(r.Context()),
 		r.PostFormValue("password"), r.PostFormValue("password_confirm"))
 	if err != nil {
 		var fe *auth.FieldError

@@ -251,6 +251,7 @@ func (a *Authenticator) CompleteReset(ctx context.Context, flowID string, browse
 	}
 	a.log.InfoContext(ctx, "password reset", "user_id", u.ID, "flow_id", f.ID)
 	a.audit(ctx, EventPasswordReset, u.ID, u.Phone, f.AuthRequestID, "sessions ended, tokens revoked")
+	a.notifyPasswordChanged(ctx, u, "reset")
 	return f.AuthRequestID, nil
 }
 
@@ -328,5 +329,6 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionI
 	}
 	a.log.InfoContext(ctx, "password changed", "user_id", u.ID)
 	a.audit(ctx, EventPasswordChanged, u.ID, u.Phone, "", "other sessions ended, tokens revoked")
+	a.notifyPasswordChanged(ctx, u, "change")
 	return nil
 }
