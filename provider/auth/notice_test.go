@@ -58,3 +58,22 @@ func TestPasswordChangedNotice(t *testing.T) {
 		t.Fatalf("the new password does not stand: %v", err)
 	}
 }
+
+// TestPasswordNoticeVerifyMode: Twilio Verify sends only codes, so a change sends no notice
+// (no request reaches Twilio, nothing reaches the sender) and the audit log says why; the
+// README lists this, and the taken-number registration (TestVerifyModeRegistration), as the
+// known limit of that mode.
+func TestPasswordNoticeVerifyMode(t *testing.T) {
+	e, u, _ := resetEnv(t)
+	fake := withVerify(t, e)
+	before, sent := fake.Requests(), e.sms.count()
+	if err := e.a.ChangePassword(t.Context(), u.ID, "", testPassword, "a brand new password", "a brand new password"); err != nil {
+		t.Fatal(err)
+	}
+	if fake.Requests() != before || e.sms.count() != sent {
+		t.Fatalf("a notice was sent in Verify mode: %d requests to Twilio, %d texts", fake.Requests()-before, e.sms.count()-sent)
+	}
+	if names := e.auditNames(t); !strings.Contains(strings.Join(names, " "), EventNoticeNotSent) {
+		t.Fatalf("audit log %v lacks %s", names, EventNoticeNotSent)
+	}
+}
