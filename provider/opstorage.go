@@ -218,6 +218,7 @@ func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (s
 	if err := s.store.CreateAccessToken(ctx, t); err != nil {
 		return "", time.Time{}, fmt.Errorf("create access token: %w", err)
 	}
+	s.audit(ctx, EventTokenIssued, t.UserID, t.ClientID, "access")
 	return t.ID, t.ExpiresAt, nil
 }
 
@@ -249,6 +250,7 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.Token
 		if err := s.store.CreateRefreshToken(ctx, next); err != nil {
 			return "", "", time.Time{}, fmt.Errorf("create refresh token: %w", err)
 		}
+		s.audit(ctx, EventTokenIssued, next.UserID, next.ClientID, "access+refresh")
 	case *refreshRequest:
 		next.AMR, next.AuthTime = v.t.AMR, v.t.AuthTime
 		next.ExpiresAt = v.t.ExpiresAt // the absolute lifetime survives rotation
@@ -265,6 +267,7 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.Token
 		case err != nil:
 			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
 		}
+		s.audit(ctx, EventTokenRefreshed, next.UserID, next.ClientID, "")
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
@@ -303,12 +306,13 @@ func (s *opStorage) TerminateSession(ctx context.Context, userID, _ string) erro
 }
 
 // RevokeToken revokes an access token (by ID) or a refresh token's whole family (RFC 7009).
-func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string) *oidc.Error {
+func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
 	now := s.now()
 	if fam, ok := strings.CutPrefix(tokenOrID, familyPrefix); ok {
 		if err := s.store.RevokeFamily(ctx, fam, now); err != nil {
 			return oidc.ErrServerError().WithParent(err)
 		}
+		s.audit(ctx, EventTokenRevoked, userID, clientID, "refresh")
 		return nil
 	}
 	t, err := s.store.GetAccessToken(ctx, tokenOrID)
@@ -324,6 +328,7 @@ func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID stri
 	if err := s.store.RevokeAccessToken(ctx, t.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return oidc.ErrServerError().WithParent(err)
 	}
+	s.audit(ctx, EventTokenRevoked, t.UserID, clientID, "access")
 	return nil
 }
 

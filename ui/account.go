@@ -113,7 +113,7 @@ func (u *UI) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := u.auth.ChangePassword(r.Context(), s.UserID, s.ID, r.PostFormValue("current_password"),
+	err := u.auth.ChangePassword(u.smsContext(r, nil), s.UserID, s.ID, r.PostFormValue("current_password"),
 		r.PostFormValue("password"), r.PostFormValue("password_confirm"))
 	if err == nil {
 		u.cfg.Logger.InfoContext(r.Context(), "password changed on the account page", "user_id", s.UserID)
@@ -164,6 +164,7 @@ func (u *UI) handleEndDevice(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		u.cfg.Logger.InfoContext(r.Context(), "device signed out from the account page", "user_id", s.UserID)
+		u.audit(r, eventDeviceSignedOut, s.UserID, "", map[bool]string{true: "this device", false: "another device"}[ss.ID == s.ID])
 		if ss.ID == s.ID {
 			http.SetCookie(w, u.cookie(u.session, "", -time.Second))
 			seeOther(w, r, "/logged-out")
@@ -196,6 +197,7 @@ func (u *UI) handleRemoveApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.cfg.Logger.InfoContext(r.Context(), "app access removed", "user_id", s.UserID, "client_id", client)
+	u.audit(r, eventAppRemoved, s.UserID, client, "")
 	seeOther(w, r, "/account?done=app")
 }
 

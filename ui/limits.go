@@ -26,6 +26,8 @@ func limitMessage(w http.ResponseWriter, p page, err error) (msg string, status 
 			msg = p.T("limit.sms_phone", wait)
 		case auth.ScopeSMSBudget:
 			msg = p.T("limit.sms_budget", wait)
+		case auth.ScopeRecovery:
+			msg = p.T("limit.recovery", wait)
 		default:
 			msg = p.T("limit.sms", wait)
 		}

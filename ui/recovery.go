@@ -175,6 +175,9 @@ func (u *UI) handleRecoveryPage(w http.ResponseWriter, r *http.Request) {
 	}
 	view := u.codeView(r, f)
 	view.Focus = "recovery_code"
+	if r.URL.Query().Get("blocked") == "1" {
+		view.Notice = view.T("limit.sms_factor_disabled")
+	}
 	u.render(w, r, http.StatusOK, "recovery", view)
 }
 

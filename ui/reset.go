@@ -54,7 +54,13 @@ func (u *UI) handleForgot(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		view := forgotPage{page: u.base(r, "reset", a), AuthRequestID: id, Phone: phoneInput, Recovery: u.auth.ResetNeedsRecoveryCode()}
 		status := http.StatusBadRequest
+		msg, limitStatus, limited := limitMessage(w, view.page, err)
 		switch {
+		case limited: // the SMS limits, for a number with or without an account alike
+			view.FormError, status = msg, limitStatus
+			if errors.Is(err, auth.ErrSMSCountryNotAllowed) {
+				view.fail("phone", msg)
+			}
 		case errors.Is(err, auth.ErrInvalidPhone):
 			view.fail("phone", view.T("err.bad_phone"))
 		case errors.Is(err, auth.ErrSMSUndeliverable):
@@ -144,7 +150,7 @@ func (u *UI) handleNewPassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	authRequestID, err := u.auth.CompleteReset(r.Context(), f.ID, BrowserHash(r.Context()),
+	authRequestID, err := u.auth.CompleteReset(u.smsContext(r, u.authRequestOf(r, f.AuthRequestID)), f.ID, BrowserHash(r.Context()),
 		r.PostFormValue("password"), r.PostFormValue("password_confirm"))
 	if err != nil {
 		var fe *auth.FieldError

@@ -122,6 +122,12 @@ func (u *UI) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	phoneInput := r.PostFormValue("phone")
 	flow, err := u.auth.StartLogin(u.smsContext(r, a), phoneInput, r.PostFormValue("password"), id, BrowserHash(r.Context()))
+	if errors.Is(err, auth.ErrSMSFactorDisabled) && flow.ID != "" {
+		// The password is right but texted codes are blocked: only a recovery code can finish.
+		u.endBrowserSession(w, r)
+		seeOther(w, r, "/code/recovery?blocked=1&flow="+url.QueryEscape(flow.ID))
+		return
+	}
 	if err != nil {
 		view := loginPage{page: u.base(r, "login", a), AuthRequestID: id, Phone: phoneInput}
 		status := http.StatusBadRequest

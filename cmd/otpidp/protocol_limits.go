@@ -68,19 +68,9 @@ func protocolLimits(d deps) func(http.Handler) http.Handler {
 				_, _ = w.Write([]byte(`{"error":"slow_down","error_description":"too many requests; retry after the time in Retry-After"}` + "\n"))
 				return
 			}
-			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-			next.ServeHTTP(rec, r)
-			if rec.status != http.StatusOK {
-				return
-			}
-			switch {
-			case endpoint == "token" && r.PostForm.Get("grant_type") == "refresh_token":
-				appendAudit(d, r, storage.AuditEvent{Event: "token.refreshed", ClientID: clientID})
-			case endpoint == "token":
-				appendAudit(d, r, storage.AuditEvent{Event: "token.issued", ClientID: clientID, Detail: r.PostForm.Get("grant_type")})
-			case endpoint == "revoke":
-				appendAudit(d, r, storage.AuditEvent{Event: "token.revoked", ClientID: clientID, Detail: r.PostForm.Get("token_type_hint")})
-			}
+			// Token events (issued, refreshed, revoked) are recorded by the provider, which
+			// knows their user (provider/audit.go).
+			next.ServeHTTP(w, r)
 		})
 	}
 }
@@ -96,16 +86,3 @@ func appendAudit(d deps, r *http.Request, e storage.AuditEvent) {
 		d.logger.ErrorContext(r.Context(), "audit log", "event", e.Event, "error", err)
 	}
 }
-
-// statusRecorder remembers the status a handler wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -326,7 +326,7 @@ func TestNewDefaults(t *testing.T) {
 		Limits: Limits{
 			LoginThrottleAfter: 5, LoginDelay: 30 * time.Second, LoginMaxDelay: 15 * time.Minute,
 			FailureReset: 12 * time.Hour, LoginPerIP: Rate{30, 15 * time.Minute}, LoginGlobal: Rate{600, time.Minute},
-			ResendMaxInterval: 30 * time.Minute, SMSFactorMaxFailures: 100,
+			ResendMaxInterval: 30 * time.Minute, SMSFactorMaxFailures: 100, RecoveryMaxFailures: 10,
 			SMSPhoneHourly: Rate{5, time.Hour}, SMSPhoneDaily: Rate{10, 24 * time.Hour},
 			SMSIPHourly: Rate{10, time.Hour}, SMSPrefixHourly: Rate{10, time.Hour},
 			SMSCountryDaily: Rate{1000, 24 * time.Hour}, SMSGlobalHourly: Rate{300, time.Hour},

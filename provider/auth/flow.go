@@ -44,7 +44,8 @@ type Result struct {
 // phone number; ErrInvalidCredentials for an unknown number, a wrong password, or a number
 // whose attempts are being delayed after failures, all at the same cost (PH-05, BF-01);
 // *LimitError (ErrRateLimited) when this client or everyone failed too often lately, or when an
-// SMS limit refuses the code; ErrSMSFactorDisabled after too many wrong codes in a row;
+// SMS limit refuses the code; ErrSMSFactorDisabled after too many wrong codes in a row, with
+// the view of a flow that only a recovery code can finish (VerifyLoginRecovery; no text is sent);
 // ErrSMSPaused, ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent (the
 // flow is then gone).
 func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, authRequestID string, browserHash []byte) (FlowView, error) {
@@ -131,8 +132,13 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 	if disabled, err := a.smsFactorDisabled(ctx, user.ID); err != nil {
 		return FlowView{}, err
 	} else if disabled {
-		a.log.InfoContext(ctx, "login refused", "reason", "sms_factor_disabled", "user_id", user.ID)
-		return FlowView{}, ErrSMSFactorDisabled
+		// The password is right: a flow that only a recovery code can finish, and no text.
+		a.log.InfoContext(ctx, "login: SMS factor disabled, recovery code only", "user_id", user.ID)
+		v, err := a.recoveryOnlyFlow(ctx, user, authRequestID, browserHash)
+		if err != nil {
+			return FlowView{}, err
+		}
+		return v, ErrSMSFactorDisabled
 	}
 	if err := a.allowSMS(ctx, smsSignIn, user.Phone); err != nil {
 		return FlowView{}, err
@@ -300,7 +306,8 @@ func (a *Authenticator) VerifyRegistration(ctx context.Context, flowID string, b
 }
 
 // Resend sends a new code for the flow, which kills the previous one (OTP-05). Errors:
-// ErrFlowNotFound, *TooSoonError before the flow's ResendAt, ErrSMSUndeliverable and
+// ErrFlowNotFound, *TooSoonError before the flow's ResendAt, ErrSMSFactorDisabled (a login
+// whose account's SMS factor is disabled), ErrSMSUndeliverable and
 // ErrSMSUnavailable (the new code is stored all the same; try again after the interval).
 func (a *Authenticator) Resend(ctx context.Context, flowID string, browserHash []byte) (FlowView, error) {
 	f, err := a.loadFlow(ctx, flowID, browserHash, "")
@@ -315,8 +322,15 @@ func (a *Authenticator) Resend(ctx context.Context, flowID string, browserHash [
 		return FlowView{}, &TooSoonError{RetryAfter: wait}
 	}
 	kind := smsSignIn
-	if f.Kind == storage.FlowRegister {
+	if f.Kind == storage.FlowRegister || f.Kind == storage.FlowReset {
 		kind = smsRegistration
+	}
+	if f.Kind == storage.FlowLogin {
+		if disabled, err := a.smsFactorDisabled(ctx, f.UserID); err != nil {
+			return FlowView{}, err
+		} else if disabled {
+			return FlowView{}, ErrSMSFactorDisabled
+		}
 	}
 	if err := a.allowSMS(ctx, kind, f.Phone); err != nil {
 		return FlowView{}, err

@@ -74,6 +74,10 @@ type Limits struct {
 	ResendMaxInterval    time.Duration // 30m
 	SMSFactorMaxFailures int           // 100
 
+	// Recovery codes: RecoveryMaxFailures wrong ones in a row for one account stop all checks
+	// of its recovery codes until FailureReset after the last (recoverylimits.go).
+	RecoveryMaxFailures int // 10
+
 	// SMS pumping. SMSCountries are the ISO 3166 regions codes may be sent to (empty: any).
 	SMSCountries      []string
 	SMSPhoneHourly    Rate // 5/1h per phone number
@@ -115,6 +119,9 @@ func (l Limits) withDefaults() Limits {
 	if l.SMSFactorMaxFailures == 0 {
 		l.SMSFactorMaxFailures = 100
 	}
+	if l.RecoveryMaxFailures == 0 {
+		l.RecoveryMaxFailures = 10
+	}
 	def(&l.SMSPhoneHourly, 5, time.Hour)
 	def(&l.SMSPhoneDaily, 10, 24*time.Hour)
 	def(&l.SMSIPHourly, 10, time.Hour)
@@ -140,8 +147,8 @@ func (l Limits) problems() []error {
 	if l.LoginDelay < 0 || l.LoginMaxDelay < l.LoginDelay {
 		errs = append(errs, fmt.Errorf("LoginDelay %s and LoginMaxDelay %s must be positive, the maximum at least the delay", l.LoginDelay, l.LoginMaxDelay))
 	}
-	if l.FailureReset < 0 || l.ResendMaxInterval < 0 || l.SMSFactorMaxFailures < 1 {
-		errs = append(errs, errors.New("FailureReset, ResendMaxInterval and SMSFactorMaxFailures must be positive"))
+	if l.FailureReset < 0 || l.ResendMaxInterval < 0 || l.SMSFactorMaxFailures < 1 || l.RecoveryMaxFailures < 1 {
+		errs = append(errs, errors.New("FailureReset, ResendMaxInterval, SMSFactorMaxFailures and RecoveryMaxFailures must be positive"))
 	}
 	if l.SMSReservePercent < 0 || l.SMSReservePercent > 100 {
 		errs = append(errs, fmt.Errorf("SMSReservePercent %d must be 0 to 100", l.SMSReservePercent))
@@ -391,6 +398,6 @@ func (a *Authenticator) RestoreSMSFactor(ctx context.Context, userID string) err
 	if err := a.store.ResetFailures(ctx, userID, FactorSMS); err != nil {
 		return fmt.Errorf("auth: restore SMS factor: %w", err)
 	}
-	a.audit(ctx, "sms_factor.restored", userID, "", "", "")
+	a.audit(ctx, EventSMSFactorRestore, userID, "", "", "")
 	return nil
 }

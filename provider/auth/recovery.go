@@ -108,6 +108,7 @@ func (a *Authenticator) GenerateRecoveryCodes(ctx context.Context, userID string
 		return nil, fmt.Errorf("auth: store recovery codes: %w", err)
 	}
 	a.log.InfoContext(ctx, "recovery codes issued", "user_id", userID, "count", len(codes))
+	a.audit(ctx, EventRecoveryIssued, userID, "", "", "")
 	return codes, nil
 }
 
@@ -154,8 +155,10 @@ func (a *Authenticator) spendRecoveryCode(ctx context.Context, userID, input str
 }
 
 // VerifyLoginRecovery finishes a login flow (the password is verified) with a recovery code
-// instead of the SMS code: the code is spent and the flow ends. A wrong code counts as a wrong
-// try against the flow, like a wrong SMS code. Errors as VerifyLogin.
+// instead of the SMS code: the code is spent and the flow ends, and an SMS factor disabled by
+// wrong codes is restored. A wrong code counts as a wrong try against the flow, like a wrong
+// SMS code, and against the account's recovery codes (recoverylimits.go). Errors as
+// VerifyLogin, and a *LimitError (ScopeRecovery) while the account's recovery codes are locked.
 func (a *Authenticator) VerifyLoginRecovery(ctx context.Context, flowID string, browserHash []byte, recoveryCode string) (Result, error) {
 	f, err := a.loadFlow(ctx, flowID, browserHash, storage.FlowLogin)
 	if err != nil {
@@ -167,7 +170,7 @@ func (a *Authenticator) VerifyLoginRecovery(ctx context.Context, flowID string, 
 	case f.CodeAttempts >= a.cfg.MaxCodeAttempts:
 		return Result{}, ErrTooManyAttempts
 	}
-	ok, err := a.spendRecoveryCode(ctx, f.UserID, recoveryCode)
+	ok, err := a.checkRecoveryCode(ctx, f, recoveryCode, "login")
 	if err != nil {
 		return Result{}, err
 	}
@@ -177,6 +180,9 @@ func (a *Authenticator) VerifyLoginRecovery(ctx context.Context, flowID string, 
 	// The flow is over: its SMS code must not sign in a second time.
 	if err := a.store.DeleteFlow(ctx, f.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return Result{}, fmt.Errorf("auth: end flow: %w", err)
+	}
+	if err := a.restoreAfterRecovery(ctx, f.UserID); err != nil {
+		a.log.ErrorContext(ctx, "restore SMS factor", "error", err)
 	}
 	left, err := a.RecoveryCodesLeft(ctx, f.UserID)
 	if err != nil {

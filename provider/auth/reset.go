@@ -14,7 +14,8 @@ import (
 // A password reset (SECURITY.md RST-01..RST-09) is a storage.FlowReset flow in three steps:
 //
 //  1. StartReset: the phone number. A number with an account gets an SMS code; any other number
-//     gets a flow that looks the same and accepts no code, and no SMS (RST-01).
+//     gets a flow that looks the same and accepts no code, and no SMS (RST-01). Both count
+//     against the SMS limits alike, as registrations (no share of the sign-in reserve).
 //  2. VerifyReset: the SMS code and, unless Config.ResetSMSOnly, one of the user's recovery
 //     codes (the second factor, RST-09). Both are spent; the flow then allows one thing only,
 //     setting a new password, until it expires (RST-04). Nothing about the account changes
@@ -29,6 +30,16 @@ const (
 	ReasonMismatch Reason = "mismatch"
 	// ReasonWrongCurrent: the current password given to ChangePassword is wrong.
 	ReasonWrongCurrent Reason = "wrong_current"
+)
+
+// Audit events of password resets and changes.
+const (
+	EventResetRequested       = "reset.requested" // for any number; the user when it has an account
+	EventResetVerified        = "reset.verified"  // the codes were right
+	EventResetFailed          = "reset.failed"    // refused after the right code
+	EventPasswordReset        = "password.reset"
+	EventPasswordChanged      = "password.changed"
+	EventPasswordChangeFailed = "password.change_failed"
 )
 
 // FieldPasswordConfirm and FieldCurrentPassword are fields named by a FieldError of a password
@@ -67,14 +78,21 @@ func (a *Authenticator) resetMessage(ctx context.Context, flowID string, known b
 }
 
 // StartReset begins a password reset for the number typed. The answer is the same whether or
-// not the number has an account. Errors: ErrInvalidPhone when the input is not a phone number;
-// ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent.
+// not the number has an account. Errors: ErrInvalidPhone when the input is not a phone number
+// (ErrPhoneNotMobile, ErrSMSCountryNotAllowed); *LimitError or ErrSMSPaused from the SMS limits,
+// for any number alike; ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent.
 func (a *Authenticator) StartReset(ctx context.Context, phoneInput, authRequestID string, browserHash []byte) (FlowView, error) {
 	if len(browserHash) == 0 {
 		return FlowView{}, errNoBrowser
 	}
 	e164, err := a.normalizePhone(phoneInput)
 	if err != nil {
+		return FlowView{}, err
+	}
+	// Every reset counts against the SMS limits as a registration does (no share of the
+	// sign-in reserve), whether or not the number has an account: the answers stay the same
+	// and a reset is no way around the limits (FRAUD-06, FRAUD-10, RST-02).
+	if err := a.allowSMS(ctx, smsRegistration, e164); err != nil {
 		return FlowView{}, err
 	}
 	userID := ""
@@ -93,6 +111,7 @@ func (a *Authenticator) StartReset(ctx context.Context, phoneInput, authRequestI
 	if err != nil {
 		return FlowView{}, err
 	}
+	a.audit(ctx, EventResetRequested, userID, e164, authRequestID, "")
 	now := a.clock()
 	f := storage.Flow{
 		ID:            id,
@@ -123,10 +142,13 @@ func (a *Authenticator) StartReset(ctx context.Context, phoneInput, authRequestI
 }
 
 // VerifyReset checks the SMS code of a reset flow and, unless the operator allows SMS-only
-// resets, a recovery code of the account. Both are spent on success. A wrong SMS code or a wrong
-// recovery code counts as one wrong try against the flow. Errors: ErrFlowNotFound,
-// ErrInvalidCode (one answer for a wrong SMS code, a wrong recovery code and a number without an
-// account), ErrTooManyAttempts.
+// resets, a recovery code of the account. Both are spent on success, and an SMS factor disabled
+// by wrong codes is restored. A wrong SMS code or a wrong recovery code counts as one wrong try
+// against the flow (a wrong recovery code also against the account's recovery codes). Errors:
+// ErrFlowNotFound, ErrInvalidCode (one answer for a wrong SMS code, a wrong recovery code and a
+// number without an account), ErrTooManyAttempts, a *LimitError (ScopeRecovery) while the
+// account's recovery codes are locked, and ErrSMSFactorDisabled for an SMS-only reset (after the
+// right code) of an account whose SMS factor is disabled.
 func (a *Authenticator) VerifyReset(ctx context.Context, flowID string, browserHash []byte, code, recoveryCode string) error {
 	f, err := a.loadFlow(ctx, flowID, browserHash, storage.FlowReset)
 	if err != nil {
@@ -141,7 +163,7 @@ func (a *Authenticator) VerifyReset(ctx context.Context, flowID string, browserH
 		return ErrInvalidCode
 	}
 	if a.ResetNeedsRecoveryCode() {
-		ok, err := a.spendRecoveryCode(ctx, f.UserID, recoveryCode)
+		ok, err := a.checkRecoveryCode(ctx, f, recoveryCode, "reset")
 		if err != nil {
 			return err
 		}
@@ -149,10 +171,25 @@ func (a *Authenticator) VerifyReset(ctx context.Context, flowID string, browserH
 			a.log.InfoContext(ctx, "reset refused: wrong recovery code", "user_id", f.UserID, "flow_id", f.ID)
 			return a.wrongTry(ctx, f)
 		}
+	} else if disabled, err := a.smsFactorDisabled(ctx, f.UserID); err != nil {
+		return err
+	} else if disabled {
+		// The texted code alone cannot reset an account whose SMS factor is disabled. Only the
+		// holder of the phone, who typed the right code, learns it.
+		a.log.InfoContext(ctx, "reset refused: SMS factor disabled", "user_id", f.UserID, "flow_id", f.ID)
+		a.audit(ctx, EventResetFailed, f.UserID, f.Phone, f.AuthRequestID, "sms_factor_disabled")
+		return ErrSMSFactorDisabled
 	}
 	if _, err := a.store.ConsumeCode(ctx, f.ID, hash, a.cfg.MaxCodeAttempts, now); err != nil {
 		return a.consumeFailed(ctx, f.ID, err)
 	}
+	if a.ResetNeedsRecoveryCode() {
+		// The texted code and a recovery code: the SMS factor works again (recoverylimits.go).
+		if err := a.restoreAfterRecovery(ctx, f.UserID); err != nil {
+			a.log.ErrorContext(ctx, "restore SMS factor", "error", err)
+		}
+	}
+	a.audit(ctx, EventResetVerified, f.UserID, f.Phone, f.AuthRequestID, map[bool]string{true: "sms+recovery_code", false: "sms"}[a.ResetNeedsRecoveryCode()])
 	a.log.InfoContext(ctx, "reset verified", "user_id", f.UserID, "flow_id", f.ID, "recovery_code", a.ResetNeedsRecoveryCode())
 	return nil
 }
@@ -219,6 +256,8 @@ func (a *Authenticator) CompleteReset(ctx context.Context, flowID string, browse
 		return "", err
 	}
 	a.log.InfoContext(ctx, "password reset", "user_id", u.ID, "flow_id", f.ID)
+	a.audit(ctx, EventPasswordReset, u.ID, u.Phone, f.AuthRequestID, "sessions ended, tokens revoked")
+	a.notifyPasswordChanged(ctx, u, "reset")
 	return f.AuthRequestID, nil
 }
 
@@ -284,6 +323,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionI
 	}
 	if !ok {
 		a.log.InfoContext(ctx, "password change refused", "reason", "wrong_current", "user_id", u.ID)
+		a.audit(ctx, EventPasswordChangeFailed, u.ID, u.Phone, "", "wrong_current")
 		return wrong
 	}
 	hash, err := a.newPassword(ctx, u, password, confirm)
@@ -294,5 +334,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionI
 		return err
 	}
 	a.log.InfoContext(ctx, "password changed", "user_id", u.ID)
+	a.audit(ctx, EventPasswordChanged, u.ID, u.Phone, "", "other sessions ended, tokens revoked")
+	a.notifyPasswordChanged(ctx, u, "change")
 	return nil
 }

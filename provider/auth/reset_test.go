@@ -12,7 +12,12 @@ import (
 // resetEnv has the test user with recovery codes, a live session and a live refresh token.
 func resetEnv(t *testing.T, edit ...func(*Config)) (*env, storage.User, []string) {
 	t.Helper()
-	e := newEnv(t, edit...)
+	return resetEnvOn(t, newEnv(t, edit...))
+}
+
+// resetEnvOn is resetEnv on a given environment.
+func resetEnvOn(t *testing.T, e *env) (*env, storage.User, []string) {
+	t.Helper()
 	u := e.addUser(t)
 	codes, err := e.a.GenerateRecoveryCodes(t.Context(), u.ID)
 	if err != nil {

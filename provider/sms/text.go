@@ -36,6 +36,7 @@ type Texts struct {
 type catalog struct {
 	code     func(product, code string, minutes int) string
 	existing func(product string) string
+	changed  func(product string) string
 }
 
 var (
@@ -49,6 +50,9 @@ var (
 			existing: func(product string) string {
 				return fmt.Sprintf("Someone tried to create a %s account with this number. You already have one: sign in, or reset your password.", product)
 			},
+			changed: func(product string) string {
+				return fmt.Sprintf("Your %s password was changed. If this wasn't you, reset your password now and contact support.", product)
+			},
 		},
 		{
 			code: func(product, code string, minutes int) string {
@@ -56,6 +60,9 @@ var (
 			},
 			existing: func(product string) string {
 				return fmt.Sprintf("Alguien intentó crear una cuenta de %s con este número. Ya tienes una: inicia sesión o restablece tu contraseña.", product)
+			},
+			changed: func(product string) string {
+				return fmt.Sprintf("Se cambió la contraseña de tu cuenta de %s. Si no fuiste tú, restablece tu contraseña ahora y contacta con soporte.", product)
 			},
 		},
 	}
@@ -159,4 +166,10 @@ func (t *Texts) Code(locale, code string, ttl time.Duration, host string) string
 // has an account already (SECURITY REG-01), in locale's language.
 func (t *Texts) ExistingAccount(locale string) string {
 	return pick(locale).existing(t.product)
+}
+
+// PasswordChanged is the notice sent to the account's phone after its password was reset or
+// changed (SECURITY RST-08), in locale's language.
+func (t *Texts) PasswordChanged(locale string) string {
+	return pick(locale).changed(t.product)
 }

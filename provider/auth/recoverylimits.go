@@ -1,0 +1,130 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/otpidp/otpidp/storage"
+)
+
+// Recovery codes have 80 bits each, so guessing one is hopeless; still, the endpoints that take
+// them must not be free oracles. Wrong recovery codes are counted per account (the "recovery"
+// failure run, storage.LimitStore): at Limits.RecoveryMaxFailures in a row, no recovery code of
+// the account is checked until Limits.FailureReset after the last wrong one. A right one ends
+// the run. Besides, each wrong one is a wrong try of its flow (5 per code).
+//
+// A recovery code is also the way back for an account whose SMS factor was disabled by wrong
+// SMS codes (NIST SP 800-63B §3.2.2: a disabled authenticator is restored by another one): a
+// sign-in with a recovery code, or a reset with the texted code and a recovery code, restores
+// the SMS factor.
+
+// FactorRecovery is the failure run of wrong recovery codes, kept per user ID.
+const FactorRecovery = "recovery"
+
+// ScopeRecovery is the LimitError scope of an account whose recovery codes are not checked
+// for a while after too many wrong ones.
+const ScopeRecovery = "recovery"
+
+// Audit events of recovery codes.
+const (
+	EventRecoveryOK       = "recovery_code.ok"
+	EventRecoveryFailed   = "recovery_code.failed"
+	EventRecoveryIssued   = "recovery_codes.issued"
+	EventRecoveryLocked   = "lockout.recovery"
+	EventSMSFactorRestore = "sms_factor.restored"
+)
+
+// recoveryLocked returns a *LimitError when the user's recovery codes are not checked now.
+func (a *Authenticator) recoveryLocked(ctx context.Context, userID string) error {
+	f, err := a.store.GetFailures(ctx, userID, FactorRecovery)
+	if err != nil {
+		return fmt.Errorf("auth: get recovery failures: %w", err)
+	}
+	now := a.clock()
+	until := f.LastFailureAt.Add(a.cfg.Limits.FailureReset)
+	if f.Count < a.cfg.Limits.RecoveryMaxFailures || !now.Before(until) {
+		return nil
+	}
+	return &LimitError{Scope: ScopeRecovery, RetryAfter: retryAfter(until, now)}
+}
+
+// checkRecoveryCode spends one of the flow user's recovery codes, under the per-account limit.
+// A wrong one is counted (and audited); a right one ends the run of wrong ones. ok is false for
+// a wrong code; err is a *LimitError while the account's recovery codes are locked.
+func (a *Authenticator) checkRecoveryCode(ctx context.Context, f storage.Flow, input, purpose string) (bool, error) {
+	if err := a.recoveryLocked(ctx, f.UserID); err != nil {
+		a.audit(ctx, EventRecoveryFailed, f.UserID, f.Phone, f.AuthRequestID, purpose+": locked")
+		return false, err
+	}
+	ok, err := a.spendRecoveryCode(ctx, f.UserID, input)
+	if err != nil {
+		return false, err
+	}
+	now := a.clock()
+	if !ok {
+		n, err := a.store.RecordFailure(ctx, f.UserID, FactorRecovery, now, now.Add(-a.cfg.Limits.FailureReset))
+		if err != nil {
+			return false, fmt.Errorf("auth: record recovery failure: %w", err)
+		}
+		a.audit(ctx, EventRecoveryFailed, f.UserID, f.Phone, f.AuthRequestID, fmt.Sprintf("%s: attempt %d", purpose, n))
+		if n == a.cfg.Limits.RecoveryMaxFailures {
+			a.log.WarnContext(ctx, "recovery codes locked after wrong ones", "user_id", f.UserID, "failures", n)
+			a.audit(ctx, EventRecoveryLocked, f.UserID, f.Phone, f.AuthRequestID, fmt.Sprintf("%d wrong recovery codes in a row", n))
+		}
+		return false, nil
+	}
+	if err := a.store.ResetFailures(ctx, f.UserID, FactorRecovery); err != nil {
+		a.log.ErrorContext(ctx, "reset recovery failures", "error", err)
+	}
+	left, err := a.RecoveryCodesLeft(ctx, f.UserID)
+	if err != nil {
+		left = -1
+	}
+	a.audit(ctx, EventRecoveryOK, f.UserID, f.Phone, f.AuthRequestID, fmt.Sprintf("%s: %d left", purpose, left))
+	return true, nil
+}
+
+// restoreAfterRecovery re-enables the user's SMS factor, if it was disabled, after another
+// authenticator (a recovery code) was verified.
+func (a *Authenticator) restoreAfterRecovery(ctx context.Context, userID string) error {
+	disabled, err := a.smsFactorDisabled(ctx, userID)
+	if err != nil || !disabled {
+		return err
+	}
+	a.log.InfoContext(ctx, "SMS factor restored by a recovery code", "user_id", userID)
+	return a.RestoreSMSFactor(ctx, userID)
+}
+
+// recoveryOnlyFlow starts the login flow of a user whose password is right but whose SMS factor
+// is disabled: no text is sent and no SMS code matches; only a recovery code finishes it
+// (VerifyLoginRecovery), which restores the SMS factor.
+func (a *Authenticator) recoveryOnlyFlow(ctx context.Context, user storage.User, authRequestID string, browserHash []byte) (FlowView, error) {
+	id, err := a.newFlowID()
+	if err != nil {
+		return FlowView{}, err
+	}
+	hash, err := a.randomBytes(32)
+	if err != nil {
+		return FlowView{}, err
+	}
+	now := a.clock()
+	f := storage.Flow{
+		ID:            id,
+		Kind:          storage.FlowLogin,
+		AuthRequestID: authRequestID,
+		UserID:        user.ID,
+		Phone:         user.Phone,
+		BrowserHash:   bytes.Clone(browserHash),
+		CodeHash:      hash,
+		CodeExpiresAt: now.Add(a.cfg.CodeTTL),
+		CodeSentAt:    now,
+		SendCount:     1,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(a.cfg.FlowTTL),
+	}
+	if err := a.store.CreateFlow(ctx, f); err != nil {
+		return FlowView{}, fmt.Errorf("auth: create flow: %w", err)
+	}
+	return a.view(f), nil
+}
