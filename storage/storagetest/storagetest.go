@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		concurrencyTests(),
 		consentTests(),
 		limitTests(),
+		failurePruneTests(),
 		keyRotationTests(),
 		accountTests(),
 		smsMessageTests(),
