@@ -27,6 +27,7 @@ const (
 	envLoginGlobal        = "OTPIDP_LOGIN_LIMIT_GLOBAL"
 	envResendMax          = "OTPIDP_RESEND_MAX_INTERVAL"
 	envSMSFactorFailures  = "OTPIDP_SMS_FACTOR_MAX_FAILURES"
+	envRecoveryFailures   = "OTPIDP_RECOVERY_MAX_FAILURES"
 	envSMSPhoneHourly     = "OTPIDP_SMS_LIMIT_PHONE_HOURLY"
 	envSMSPhoneDaily      = "OTPIDP_SMS_LIMIT_PHONE_DAILY"
 	envSMSIP              = "OTPIDP_SMS_LIMIT_IP"
@@ -44,7 +45,7 @@ func abuseConfigKeys() []string {
 	return []string{
 		envTrustedProxies, envSMSCountries, envLoginThrottleAfter, envLoginDelay, envLoginMaxDelay,
 		envLoginFailureReset, envLoginPerIP, envLoginGlobal, envResendMax, envSMSFactorFailures,
-		envSMSPhoneHourly, envSMSPhoneDaily, envSMSIP, envSMSPrefix, envSMSCountry,
+		envRecoveryFailures, envSMSPhoneHourly, envSMSPhoneDaily, envSMSIP, envSMSPrefix, envSMSCountry,
 		envSMSGlobalHourly, envSMSGlobalDaily, envSMSReserve, envTokenPerIP, envTokenPerClient,
 	}
 }
@@ -133,6 +134,7 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 	rate(envLoginGlobal, &a.LoginGlobal)
 	duration(envResendMax, &a.ResendMaxInterval)
 	count(envSMSFactorFailures, &a.SMSFactorMaxFailures, 1, 100)
+	count(envRecoveryFailures, &a.RecoveryMaxFailures, 1, 100)
 	rate(envSMSPhoneHourly, &a.SMSPhoneHourly)
 	rate(envSMSPhoneDaily, &a.SMSPhoneDaily)
 	rate(envSMSIP, &a.SMSIPHourly)
