@@ -22,6 +22,21 @@ func collectOnce(ctx context.Context, d deps) {
 	warn("SMS delivery records", d.store.DeleteSMSMessages(ctx, now.Add(-smsRetention)))
 	warn("client assertion IDs", d.store.DeleteExpiredAssertionIDs(ctx, now))
 	warn("failure runs", pruneFailureRuns(ctx, d, now))
+	warn("audit events", pruneAudit(ctx, d, now))
+}
+
+// pruneAudit deletes the audit events older than the retention (OTPIDP_AUDIT_RETENTION);
+// with "off" it keeps them all.
+func pruneAudit(ctx context.Context, d deps, now time.Time) error {
+	r := d.cfg.auditRetention()
+	if r <= 0 {
+		return nil
+	}
+	n, err := d.store.DeleteAuditBefore(ctx, now.Add(-r))
+	if n > 0 {
+		d.logger.Info("audit events past their retention deleted", "count", n, "retention", r.String())
+	}
+	return err
 }
 
 // prunedFactors are the failure runs that end by time alone, so a run whose last failure is

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +55,71 @@ func TestCollectOncePrunesFailureRuns(t *testing.T) {
 		if want := r.factor == auth.FactorSMS || when.Equal(fresh); kept != want {
 			t.Errorf("%s/%s (last failure %s ago): kept = %v, want %v", r.subject, r.factor, now.Sub(when), kept, want)
 		}
+	}
+}
+
+// TestCollectOnceAuditRetention: one GC pass deletes the audit events older than the
+// retention, keeps the rest, and keeps everything with "off".
+func TestCollectOnceAuditRetention(t *testing.T) {
+	now := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		setting string
+		want    []string
+	}{
+		{"", []string{"399d"}},               // the default, 400 days
+		{"30d", nil},                         // both are older
+		{"off", []string{"401d", "399d"}},    // forever
+		{"10000h", []string{"401d", "399d"}}, // 416 days
+	} {
+		t.Run(tc.setting, func(t *testing.T) {
+			inTempDir(t)
+			env := map[string]string{}
+			if tc.setting != "" {
+				env["OTPIDP_AUDIT_RETENTION"] = tc.setting
+			}
+			cfg, err := loadConfig(nil, mapEnv(env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store, err := sqlite.Open(t.Context(), t.TempDir()+"/otpidp.db")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			if err := store.Migrate(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for _, days := range []int{401, 399} {
+				e := storage.AuditEvent{At: now.Add(-time.Duration(days) * 24 * time.Hour), Event: "code.sent", Detail: strconv.Itoa(days) + "d"}
+				if err := store.AppendAudit(t.Context(), e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			collectOnce(t.Context(), deps{cfg: cfg, store: store, logger: slog.New(slog.NewTextHandler(io.Discard, nil)), now: func() time.Time { return now }})
+			events, err := store.ListAudit(t.Context(), storage.AuditQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var left []string
+			for _, e := range events {
+				left = append(left, e.Detail)
+			}
+			if !slices.Equal(left, tc.want) {
+				t.Fatalf("events left %v, want %v", left, tc.want)
+			}
+		})
+	}
+}
+
+func TestAuditRetentionRefusals(t *testing.T) {
+	for _, v := range []string{"0d", "12h", "forever", "-5d", "1.5d", "36500000d"} {
+		t.Run(v, func(t *testing.T) {
+			inTempDir(t)
+			_, err := loadConfig(nil, mapEnv(map[string]string{"OTPIDP_AUDIT_RETENTION": v}), io.Discard)
+			var ce *configError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "OTPIDP_AUDIT_RETENTION") {
+				t.Fatalf("OTPIDP_AUDIT_RETENTION=%q: err = %v, want a configuration error naming it", v, err)
+			}
+		})
 	}
 }

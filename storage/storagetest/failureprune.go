@@ -69,3 +69,24 @@ func failurePruneTests() []subtest {
 		}},
 	}
 }
+
+func auditRetentionTests() []subtest {
+	return []subtest{
+		{"Audit/DeleteBefore", func(t *testing.T, s storage.Storage) {
+			ctx := t.Context()
+			for i, d := range []time.Duration{-time.Hour, -time.Microsecond, 0, time.Hour} {
+				mustOK(t, "AppendAudit", s.AppendAudit(ctx, storage.AuditEvent{At: at(d), Event: "code.sent", UserID: "u1", Detail: string(rune('a' + i))}))
+			}
+			n, err := s.DeleteAuditBefore(ctx, at(0))
+			mustOK(t, "DeleteAuditBefore", err)
+			if n != 2 {
+				t.Fatalf("DeleteAuditBefore deleted %d events, want 2", n)
+			}
+			left, err := s.ListAudit(ctx, storage.AuditQuery{})
+			mustOK(t, "ListAudit", err)
+			if len(left) != 2 || left[0].Detail != "c" || left[1].Detail != "d" {
+				t.Fatalf("events left: %+v, want the one at the cut and the later one", left)
+			}
+		}},
+	}
+}

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		consentTests(),
 		limitTests(),
 		failurePruneTests(),
+		auditRetentionTests(),
 		keyRotationTests(),
 		accountTests(),
 		smsMessageTests(),
