@@ -26,9 +26,12 @@ type AuditQuery struct {
 	Limit  int       // 0: no limit (the newest Limit events when set)
 }
 
-// AuditStore keeps the audit log, append-only.
+// AuditStore keeps the audit log, append-only: no event is changed, and events leave only by
+// age (the retention period).
 type AuditStore interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// ListAudit returns matching events, oldest first.
 	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+	// DeleteAuditBefore deletes the events that happened before before and returns how many.
+	DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error)
 }

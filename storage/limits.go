@@ -65,6 +65,11 @@ type LimitStore interface {
 	RecordFailure(ctx context.Context, subject, factor string, now, resetBefore time.Time) (int, error)
 	// ResetFailures ends the run (a success, or an operator restoring the factor).
 	ResetFailures(ctx context.Context, subject, factor string) error
+	// PruneFailures deletes the factor's runs whose last failure is at or before before (or
+	// that never had one) and that are not blocked at now, and returns how many it deleted.
+	// Only the factors given are touched: a run that must outlive time (the SMS factor's,
+	// which time never resets) is simply never passed.
+	PruneFailures(ctx context.Context, factor string, before, now time.Time) (int64, error)
 
 	// SetSwitch records an operator switch (such as "sms_paused"), seen by every instance on
 	// its next read.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -27,6 +28,7 @@ const (
 	envLoginGlobal        = "OTPIDP_LOGIN_LIMIT_GLOBAL"
 	envResendMax          = "OTPIDP_RESEND_MAX_INTERVAL"
 	envSMSFactorFailures  = "OTPIDP_SMS_FACTOR_MAX_FAILURES"
+	envRecoveryFailures   = "OTPIDP_RECOVERY_MAX_FAILURES"
 	envSMSPhoneHourly     = "OTPIDP_SMS_LIMIT_PHONE_HOURLY"
 	envSMSPhoneDaily      = "OTPIDP_SMS_LIMIT_PHONE_DAILY"
 	envSMSIP              = "OTPIDP_SMS_LIMIT_IP"
@@ -37,6 +39,7 @@ const (
 	envSMSReserve         = "OTPIDP_SMS_RESERVE_PERCENT"
 	envTokenPerIP         = "OTPIDP_TOKEN_LIMIT_IP"
 	envTokenPerClient     = "OTPIDP_TOKEN_LIMIT_CLIENT"
+	envAuditRetention     = "OTPIDP_AUDIT_RETENTION"
 )
 
 // abuseConfigKeys are the keys above, in the order of the README's table.
@@ -44,8 +47,9 @@ func abuseConfigKeys() []string {
 	return []string{
 		envTrustedProxies, envSMSCountries, envLoginThrottleAfter, envLoginDelay, envLoginMaxDelay,
 		envLoginFailureReset, envLoginPerIP, envLoginGlobal, envResendMax, envSMSFactorFailures,
-		envSMSPhoneHourly, envSMSPhoneDaily, envSMSIP, envSMSPrefix, envSMSCountry,
+		envRecoveryFailures, envSMSPhoneHourly, envSMSPhoneDaily, envSMSIP, envSMSPrefix, envSMSCountry,
 		envSMSGlobalHourly, envSMSGlobalDaily, envSMSReserve, envTokenPerIP, envTokenPerClient,
+		envAuditRetention,
 	}
 }
 
@@ -65,7 +69,14 @@ type AbuseConfig struct {
 	Auth           auth.Limits
 	TokenPerIP     auth.Rate // OTPIDP_TOKEN_LIMIT_IP: token, introspection and revocation requests per client IP
 	TokenPerClient auth.Rate // OTPIDP_TOKEN_LIMIT_CLIENT: the same per client_id
+	// AuditRetention: OTPIDP_AUDIT_RETENTION, how long audit events are kept; 0: the default
+	// (defaultAuditRetention), negative: forever ("off").
+	AuditRetention time.Duration
 }
+
+// defaultAuditRetention keeps the audit log 400 days: a year and a month, enough to compare
+// with the same month of the year before.
+const defaultAuditRetention = 400 * 24 * time.Hour
 
 // resolveAbuse reads the abuse settings through lookup and returns the problems found.
 func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
@@ -133,6 +144,7 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 	rate(envLoginGlobal, &a.LoginGlobal)
 	duration(envResendMax, &a.ResendMaxInterval)
 	count(envSMSFactorFailures, &a.SMSFactorMaxFailures, 1, 100)
+	count(envRecoveryFailures, &a.RecoveryMaxFailures, 1, 100)
 	rate(envSMSPhoneHourly, &a.SMSPhoneHourly)
 	rate(envSMSPhoneDaily, &a.SMSPhoneDaily)
 	rate(envSMSIP, &a.SMSIPHourly)
@@ -143,6 +155,13 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 	count(envSMSReserve, &a.SMSReservePercent, 1, 99)
 	rate(envTokenPerIP, &c.Abuse.TokenPerIP)
 	rate(envTokenPerClient, &c.Abuse.TokenPerClient)
+	if v, ok := lookup(envAuditRetention); ok {
+		d, err := parseRetention(v)
+		if err != nil {
+			bad(envAuditRetention, v, err)
+		}
+		c.Abuse.AuditRetention = d
+	}
 	if a.LoginMaxDelay != 0 && a.LoginDelay > a.LoginMaxDelay {
 		p = append(p, fmt.Sprintf("%s must not be shorter than %s", envLoginMaxDelay, envLoginDelay))
 	}
@@ -162,6 +181,45 @@ func (c Config) authLimits() auth.Limits {
 		l.SMSCountries = slices.Clone(c.Abuse.SMSCountries)
 	}
 	return l
+}
+
+// parseRetention parses a retention period: "off" (keep forever, returned as -1), a number of
+// days ("400d") or a duration ("720h") of at least a day.
+func parseRetention(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "off" {
+		return -1, nil
+	}
+	bad := errors.New(`must be a number of days like "400d", a duration like "720h" (at least 24h), or "off"`)
+	var d time.Duration
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 || n > 100*365 {
+			return 0, bad
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, bad
+		}
+	}
+	if d < 24*time.Hour {
+		return 0, bad
+	}
+	return d, nil
+}
+
+// auditRetention is how long audit events are kept; 0: forever.
+func (c Config) auditRetention() time.Duration {
+	switch r := c.Abuse.AuditRetention; {
+	case r < 0:
+		return 0
+	case r == 0:
+		return defaultAuditRetention
+	default:
+		return r
+	}
 }
 
 // tokenLimits are the token-endpoint limits with their defaults.

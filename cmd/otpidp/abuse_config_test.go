@@ -25,6 +25,7 @@ func TestAbuseConfigValues(t *testing.T) {
 		"OTPIDP_SMS_LIMIT_PREFIX":        "off",
 		"OTPIDP_SMS_RESERVE_PERCENT":     "30",
 		"OTPIDP_SMS_FACTOR_MAX_FAILURES": "50",
+		"OTPIDP_RECOVERY_MAX_FAILURES":   "3",
 		"OTPIDP_TOKEN_LIMIT_CLIENT":      "100/1m",
 	}), &stderr)
 	if err != nil {
@@ -37,7 +38,8 @@ func TestAbuseConfigValues(t *testing.T) {
 	if len(cfg.Abuse.TrustedProxies) != 2 || !slices.Equal(l.SMSCountries, []string{"US", "GB"}) ||
 		l.LoginThrottleAfter != 3 || l.LoginDelay != 10*time.Second || l.LoginMaxDelay != 5*time.Minute ||
 		l.LoginPerIP != (auth.Rate{Max: 20, Per: 10 * time.Minute}) || l.SMSPhoneHourly != (auth.Rate{Max: 3, Per: time.Hour}) ||
-		l.SMSPrefixHourly.Max >= 0 || l.SMSReservePercent != 30 || l.SMSFactorMaxFailures != 50 {
+		l.SMSPrefixHourly.Max >= 0 || l.SMSReservePercent != 30 || l.SMSFactorMaxFailures != 50 ||
+		l.RecoveryMaxFailures != 3 {
 		t.Fatalf("abuse settings not read: %+v", cfg.Abuse)
 	}
 	ip, client := cfg.tokenLimits()
@@ -74,6 +76,7 @@ func TestAbuseConfigRefusals(t *testing.T) {
 		"OTPIDP_SMS_LIMIT_PHONE_DAILY":   "10/0s",
 		"OTPIDP_SMS_RESERVE_PERCENT":     "100",
 		"OTPIDP_SMS_FACTOR_MAX_FAILURES": "101",
+		"OTPIDP_RECOVERY_MAX_FAILURES":   "0",
 		"OTPIDP_TOKEN_LIMIT_IP":          "0/1m",
 	} {
 		t.Run(key, func(t *testing.T) {
@@ -84,6 +87,12 @@ func TestAbuseConfigRefusals(t *testing.T) {
 				t.Fatalf("%s=%q: err = %v, want a configuration error naming it", key, value, err)
 			}
 		})
+	}
+	for _, v := range []string{"101", "ten", "-1", "2.5"} {
+		inTempDir(t)
+		if _, err := loadConfig(nil, mapEnv(map[string]string{"OTPIDP_RECOVERY_MAX_FAILURES": v}), &bytes.Buffer{}); err == nil {
+			t.Fatalf("OTPIDP_RECOVERY_MAX_FAILURES=%q was accepted", v)
+		}
 	}
 	inTempDir(t)
 	_, err := loadConfig(nil, mapEnv(map[string]string{"OTPIDP_LOGIN_DELAY": "10m", "OTPIDP_LOGIN_MAX_DELAY": "1m"}), &bytes.Buffer{})

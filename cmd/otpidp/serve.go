@@ -129,18 +129,7 @@ func collectGarbage(ctx context.Context, d deps) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := d.store.GarbageCollect(ctx, d.now().UTC()); err != nil && ctx.Err() == nil {
-				d.logger.Warn("garbage collection", "error", err)
-			}
-			if err := d.store.PruneCounters(ctx, d.now().UTC()); err != nil && ctx.Err() == nil {
-				d.logger.Warn("prune rate-limit counters", "error", err)
-			}
-			if err := d.store.DeleteSMSMessages(ctx, d.now().UTC().Add(-smsRetention)); err != nil && ctx.Err() == nil {
-				d.logger.Warn("garbage collection: SMS delivery records", "error", err)
-			}
-			if err := d.store.DeleteExpiredAssertionIDs(ctx, d.now().UTC()); err != nil && ctx.Err() == nil {
-				d.logger.Warn("garbage collection: client assertion IDs", "error", err)
-			}
+			collectOnce(ctx, d)
 		}
 	}
 }

@@ -109,7 +109,7 @@ func (l Limits) withDefaults() Limits {
 		l.LoginMaxDelay = 15 * time.Minute
 	}
 	if l.FailureReset == 0 {
-		l.FailureReset = 12 * time.Hour
+		l.FailureReset = DefaultFailureReset
 	}
 	def(&l.LoginPerIP, 30, 15*time.Minute)
 	def(&l.LoginGlobal, 600, time.Minute)
@@ -201,6 +201,9 @@ var (
 
 // SwitchSMSPaused is the operator switch that stops every SMS (otpidp sms pause|resume).
 const SwitchSMSPaused = "sms_paused"
+
+// DefaultFailureReset is Limits.FailureReset when it is not set.
+const DefaultFailureReset = 12 * time.Hour
 
 // Failure-run factors (storage.LimitStore's factor argument). The password runs are kept per
 // phone number ("phone:+…"), the SMS runs per user ID.

@@ -3,7 +3,9 @@ package auth
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/otpidp/otpidp/storage"
 )
@@ -35,30 +37,59 @@ const (
 	EventSMSFactorRestore = "sms_factor.restored"
 )
 
-// recoveryLocked returns a *LimitError when the user's recovery codes are not checked now.
-func (a *Authenticator) recoveryLocked(ctx context.Context, userID string) error {
-	f, err := a.store.GetFailures(ctx, userID, FactorRecovery)
+// recoveryCheckHold is how long a claimed recovery-code check holds the account's run: the
+// check releases it as soon as it is over, so this is only the wait after an instance died in
+// the middle of one.
+const recoveryCheckHold = 30 * time.Second
+
+// claimRecoveryCheck lets one recovery-code check of the user start, or returns a *LimitError:
+// while the account's recovery codes are locked, and while another check of them runs (on any
+// instance). The claim is the failure run's atomic ClaimAttempt, so the count checked against
+// the limit is the count the check's result is recorded on: concurrent wrong codes cannot
+// overshoot it. release ends the claim with the run's new count.
+func (a *Authenticator) claimRecoveryCheck(ctx context.Context, userID string) (release func(count int), err error) {
+	run, err := a.store.GetFailures(ctx, userID, FactorRecovery)
 	if err != nil {
-		return fmt.Errorf("auth: get recovery failures: %w", err)
+		return nil, fmt.Errorf("auth: get recovery failures: %w", err)
 	}
 	now := a.clock()
-	until := f.LastFailureAt.Add(a.cfg.Limits.FailureReset)
-	if f.Count < a.cfg.Limits.RecoveryMaxFailures || !now.Before(until) {
-		return nil
+	if until := run.LastFailureAt.Add(a.cfg.Limits.FailureReset); run.Count >= a.cfg.Limits.RecoveryMaxFailures && now.Before(until) {
+		return nil, &LimitError{Scope: ScopeRecovery, RetryAfter: retryAfter(until, now)}
 	}
-	return &LimitError{Scope: ScopeRecovery, RetryAfter: retryAfter(until, now)}
+	hold := now.Add(recoveryCheckHold)
+	err = a.store.ClaimAttempt(ctx, userID, FactorRecovery, run, hold, now)
+	if errors.Is(err, storage.ErrConflict) {
+		// Another check holds the run, or has just changed it: this one waits its turn.
+		return nil, &LimitError{Scope: ScopeRecovery, RetryAfter: time.Second}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: claim recovery check: %w", err)
+	}
+	return func(count int) {
+		// The same atomic claim, as of the moment the hold ends, sets the run's block back to
+		// now: it matches only while the run still has count and our hold (nobody else's).
+		err := a.store.ClaimAttempt(ctx, userID, FactorRecovery, storage.Failures{Count: count}, a.clock(), hold)
+		if err != nil && !errors.Is(err, storage.ErrConflict) {
+			a.log.ErrorContext(ctx, "release recovery check", "error", err)
+		}
+	}, nil
 }
 
 // checkRecoveryCode spends one of the flow user's recovery codes, under the per-account limit.
 // A wrong one is counted (and audited); a right one ends the run of wrong ones. ok is false for
-// a wrong code; err is a *LimitError while the account's recovery codes are locked.
+// a wrong code; err is a *LimitError while the account's recovery codes are locked (or another
+// check of them is running).
 func (a *Authenticator) checkRecoveryCode(ctx context.Context, f storage.Flow, input, purpose string) (bool, error) {
-	if err := a.recoveryLocked(ctx, f.UserID); err != nil {
+	release, err := a.claimRecoveryCheck(ctx, f.UserID)
+	if err != nil {
 		a.audit(ctx, EventRecoveryFailed, f.UserID, f.Phone, f.AuthRequestID, purpose+": locked")
 		return false, err
 	}
 	ok, err := a.spendRecoveryCode(ctx, f.UserID, input)
 	if err != nil {
+		if run, gerr := a.store.GetFailures(ctx, f.UserID, FactorRecovery); gerr == nil {
+			release(run.Count)
+		}
 		return false, err
 	}
 	now := a.clock()
@@ -67,6 +98,7 @@ func (a *Authenticator) checkRecoveryCode(ctx context.Context, f storage.Flow, i
 		if err != nil {
 			return false, fmt.Errorf("auth: record recovery failure: %w", err)
 		}
+		release(n)
 		a.audit(ctx, EventRecoveryFailed, f.UserID, f.Phone, f.AuthRequestID, fmt.Sprintf("%s: attempt %d", purpose, n))
 		if n == a.cfg.Limits.RecoveryMaxFailures {
 			a.log.WarnContext(ctx, "recovery codes locked after wrong ones", "user_id", f.UserID, "failures", n)
@@ -74,6 +106,7 @@ func (a *Authenticator) checkRecoveryCode(ctx context.Context, f storage.Flow, i
 		}
 		return false, nil
 	}
+	// A right one ends the run, and with it the claim.
 	if err := a.store.ResetFailures(ctx, f.UserID, FactorRecovery); err != nil {
 		a.log.ErrorContext(ctx, "reset recovery failures", "error", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -18,6 +19,20 @@ const sqlInsertAudit = `INSERT INTO audit_events (at, event, user_id, client_id,
 // AppendAudit appends e to the audit log.
 func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) error {
 	return s.exec(ctx, "append audit event", sqlInsertAudit, ts(e.At), e.Event, e.UserID, e.ClientID, e.IP, e.RequestID, e.PhoneMasked, e.Detail)
+}
+
+// DeleteAuditBefore deletes the events that happened before before.
+func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		tag, err := c.Exec(ctx, `DELETE FROM audit_events WHERE at < $1`, ts(before))
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete audit events: %w", mapErr(err))
+	}
+	return n, nil
 }
 
 // ListAudit returns matching events, oldest first.

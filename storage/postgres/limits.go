@@ -221,6 +221,24 @@ func (s *Store) ResetFailures(ctx context.Context, subject, factor string) error
 	return s.exec(ctx, "reset failures", `DELETE FROM auth_failures WHERE subject = $1 AND factor = $2`, subject, factor)
 }
 
+const sqlPruneFailures = `DELETE FROM auth_failures WHERE factor = $1
+    AND (last_failure_at IS NULL OR last_failure_at <= $2)
+    AND (blocked_until IS NULL OR blocked_until <= $3)`
+
+// PruneFailures deletes the factor's runs that ended before before and are not blocked at now.
+func (s *Store) PruneFailures(ctx context.Context, factor string, before, now time.Time) (int64, error) {
+	var n int64
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		tag, err := c.Exec(ctx, sqlPruneFailures, factor, ts(before), ts(now))
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune failures: %w", mapErr(err))
+	}
+	return n, nil
+}
+
 // SetSwitch records an operator switch.
 func (s *Store) SetSwitch(ctx context.Context, name string, on bool, now time.Time) error {
 	return s.exec(ctx, "set switch", `INSERT INTO switches (name, is_on, updated_at) VALUES ($1, $2, $3)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/otpidp/otpidp/storage"
 )
@@ -18,6 +19,19 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) error {
 		return fmt.Errorf("sqlite: append audit event: %w", err)
 	}
 	return nil
+}
+
+// DeleteAuditBefore deletes the events that happened before before.
+func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM audit_events WHERE at < ?`, timeArg(before))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete audit events: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete audit events: %w", err)
+	}
+	return n, nil
 }
 
 // ListAudit returns matching events, oldest first.

@@ -190,6 +190,24 @@ func (s *Store) ResetFailures(ctx context.Context, subject, factor string) error
 	return nil
 }
 
+const pruneFailures = `
+DELETE FROM auth_failures WHERE factor = ?1
+    AND (last_failure_at IS NULL OR last_failure_at <= ?2)
+    AND (blocked_until IS NULL OR blocked_until <= ?3)`
+
+// PruneFailures deletes the factor's runs that ended before before and are not blocked at now.
+func (s *Store) PruneFailures(ctx context.Context, factor string, before, now time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, pruneFailures, factor, timeArg(before), timeArg(now))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune failures: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune failures: %w", err)
+	}
+	return n, nil
+}
+
 const setSwitch = `
 INSERT INTO switches (name, is_on, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET is_on = excluded.is_on, updated_at = excluded.updated_at`

@@ -46,6 +46,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		concurrencyTests(),
 		consentTests(),
 		limitTests(),
+		failurePruneTests(),
+		auditRetentionTests(),
 		keyRotationTests(),
 		accountTests(),
 		smsMessageTests(),
