@@ -291,4 +291,5 @@ type Storage interface {
 	ConsentStorage
 	KeyRotationStorage
 	ClientProfileStorage // clientprofile.go
+	DeviceStorage        // device.go
 }

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		accountTests(),
 		smsMessageTests(),
 		clientProfileTests(),
+		deviceTests(),
 	} {
 		tests = append(tests, group...)
 	}
