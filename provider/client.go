@@ -86,7 +86,7 @@ func (s *ClientSpec) Validate() error {
 		}
 	}
 	if !slices.Contains(s.GrantTypes, GrantAuthorizationCode) && !s.serviceOnly() {
-		p = append(p, "the authorization_code grant is required (or client_credentials alone)")
+		p = append(p, "the authorization_code grant is required (or client_credentials alone, or the device code grant)")
 	}
 	p = append(p, s.validateProfile()...)
 	switch s.AccessTokenFormat {

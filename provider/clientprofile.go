@@ -23,16 +23,18 @@ import (
 const AuthMethodPrivateKeyJWT = "private_key_jwt"
 
 // grantTypes are the grant types a client may be registered for.
-var grantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+var grantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
 
 // userScopes are about a user: they mean nothing to a token that has none.
 var userScopes = supportedScopes
 
-// serviceOnly: a client that only ever acts for itself needs no redirect URI.
+// serviceOnly: a client that only ever acts for itself, or signs users in only on devices
+// (the device grant), needs no redirect URI.
 func (s *ClientSpec) serviceOnly() bool {
-	return len(s.GrantTypes) > 0 && !slices.ContainsFunc(s.GrantTypes, func(g string) bool {
-		return g == GrantAuthorizationCode || g == GrantRefreshToken
-	})
+	if len(s.GrantTypes) == 0 || slices.Contains(s.GrantTypes, GrantAuthorizationCode) {
+		return false
+	}
+	return !slices.Contains(s.GrantTypes, GrantRefreshToken) || slices.Contains(s.GrantTypes, GrantDeviceCode)
 }
 
 // usesKeys: the client authenticates with private_key_jwt, and has no secret.

@@ -177,8 +177,11 @@ func (s *opStorage) DeleteAuthRequest(context.Context, string) error { return ni
 // ---- tokens ----
 
 // grantOf says which family and client a token request belongs to.
-func grantOf(r op.TokenRequest) (familyID, clientID string, audience []string) {
+func grantOf(ctx context.Context, r op.TokenRequest) (familyID, clientID string, audience []string) {
 	switch v := r.(type) {
+	case *op.DeviceAuthorizationState:
+		family, _ := ctx.Value(deviceFamilyKey{}).(string)
+		return family, v.ClientID, v.GetAudience()
 	case authRequest:
 		return v.a.ID, v.a.ClientID, v.GetAudience()
 	case *refreshRequest:
@@ -189,8 +192,8 @@ func grantOf(r op.TokenRequest) (familyID, clientID string, audience []string) {
 	return "", "", r.GetAudience()
 }
 
-func (s *opStorage) newAccessToken(r op.TokenRequest) (storage.AccessToken, error) {
-	family, clientID, aud := grantOf(r)
+func (s *opStorage) newAccessToken(ctx context.Context, r op.TokenRequest) (storage.AccessToken, error) {
+	family, clientID, aud := grantOf(ctx, r)
 	if clientID == "" {
 		return storage.AccessToken{}, oidc.ErrUnsupportedGrantType()
 	}
@@ -211,7 +214,7 @@ func (s *opStorage) newAccessToken(r op.TokenRequest) (storage.AccessToken, erro
 }
 
 func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
-	t, err := s.newAccessToken(r)
+	t, err := s.newAccessToken(ctx, r)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -222,7 +225,7 @@ func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (s
 }
 
 func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, current string) (string, string, time.Time, error) {
-	access, err := s.newAccessToken(r)
+	access, err := s.newAccessToken(ctx, r)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
@@ -243,6 +246,14 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.Token
 	switch v := r.(type) {
 	case authRequest:
 		next.AMR, next.AuthTime = v.a.AMR, v.a.AuthTime
+		if err := s.store.CreateAccessToken(ctx, access); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("create access token: %w", err)
+		}
+		if err := s.store.CreateRefreshToken(ctx, next); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("create refresh token: %w", err)
+		}
+	case *op.DeviceAuthorizationState:
+		next.AMR, next.AuthTime = v.AMR, v.AuthTime
 		if err := s.store.CreateAccessToken(ctx, access); err != nil {
 			return "", "", time.Time{}, fmt.Errorf("create access token: %w", err)
 		}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -53,4 +54,27 @@ type DeviceStorage interface {
 	ConsumeDeviceAuthorization(ctx context.Context, id string, now time.Time) error
 	// DeleteExpiredDeviceAuthorizations deletes the requests that expired at or before now.
 	DeleteExpiredDeviceAuthorizations(ctx context.Context, now time.Time) error
+}
+
+// UserCodeAlphabet is the alphabet of user codes: consonants only, without ones easily
+// mistaken for another (no vowels, so no words; 20 letters, 8 of them make 34.5 bits).
+const UserCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+
+// UserCodeLength is the number of letters of a user code.
+const UserCodeLength = 8
+
+// NormalizeUserCode returns the user code typed as s in its canonical form (upper case, no
+// dashes or spaces), and whether it is a well-formed code at all.
+func NormalizeUserCode(s string) (string, bool) {
+	b := make([]byte, 0, UserCodeLength)
+	for _, c := range []byte(strings.ToUpper(s)) {
+		switch {
+		case c == '-' || c == ' ':
+			continue
+		case strings.IndexByte(UserCodeAlphabet, c) < 0 || len(b) == UserCodeLength:
+			return "", false
+		}
+		b = append(b, c)
+	}
+	return string(b), len(b) == UserCodeLength
 }

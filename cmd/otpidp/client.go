@@ -75,7 +75,7 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 	fs.Var((*listFlag)(&spec.PostLogoutRedirectURIs), "post-logout-redirect-uri", "a URI to return to after logout (repeat for more)")
 	fs.BoolVar(&spec.Public, "public", false, "a public client (a native or browser app): no secret, PKCE required")
 	fs.BoolVar(&spec.FirstParty, "first-party", false, "your own application: users are not asked for consent")
-	fs.Var((*commaListFlag)(&spec.GrantTypes), "grant", "grant types, comma-separated: authorization_code, refresh_token (default both), client_credentials")
+	fs.Var((*commaListFlag)(&spec.GrantTypes), "grant", "grant types, comma-separated: authorization_code, refresh_token (default both), client_credentials, urn:ietf:params:oauth:grant-type:device_code")
 	var scopes listFlag
 	fs.Var(&scopes, "scope", "client_credentials: a scope the client may be granted (space-separated or repeated)")
 	jwksFile := fs.String("jwks", "", "private_key_jwt: a file with the client's public keys (a JWK Set); no secret is issued")

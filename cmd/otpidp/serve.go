@@ -141,6 +141,9 @@ func collectGarbage(ctx context.Context, d deps) {
 			if err := d.store.DeleteExpiredAssertionIDs(ctx, d.now().UTC()); err != nil && ctx.Err() == nil {
 				d.logger.Warn("garbage collection: client assertion IDs", "error", err)
 			}
+			if err := d.store.DeleteExpiredDeviceAuthorizations(ctx, d.now().UTC()); err != nil && ctx.Err() == nil {
+				d.logger.Warn("garbage collection: device authorizations", "error", err)
+			}
 		}
 	}
 }
@@ -170,6 +173,7 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 		Issuer:             d.cfg.Issuer,
 		KeyRotation:        d.cfg.KeyRotation,
 		KeyLeadTime:        d.cfg.KeyLeadTime,
+		DevicePollInterval: d.cfg.DevicePollInterval,
 		BrowserFromContext: ui.BrowserHash,
 		EndSession:         func(ctx context.Context, userID string) error { return pages.EndSession(ctx, userID) },
 		Now:                d.now,
