@@ -102,9 +102,19 @@ func (p *Provider) authenticateDeviceClient(r *http.Request) (storage.Client, *o
 	return c, nil
 }
 
+// deviceError answers an OAuth error: 401 for invalid_client, 500 for server_error (logged
+// with its cause), else 400.
 func (p *Provider) deviceError(w http.ResponseWriter, r *http.Request, e *oidc.Error) {
 	w.Header().Set("Cache-Control", "no-store")
-	op.RequestError(w, r, e, p.storage.log)
+	status := http.StatusBadRequest
+	switch e.ErrorType {
+	case oidc.InvalidClient:
+		status = http.StatusUnauthorized
+	case oidc.ServerError:
+		status = http.StatusInternalServerError
+		p.storage.log.ErrorContext(r.Context(), "device grant", "path", r.URL.Path, "error", e.Unwrap())
+	}
+	writeOAuthError(w, status, e)
 }
 
 // handleDeviceAuthorization serves the device authorization endpoint (RFC 8628 §3.1, §3.2).
