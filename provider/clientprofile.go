@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -41,7 +42,7 @@ func (s *ClientSpec) serviceOnly() bool {
 func (s *ClientSpec) usesKeys() bool { return len(s.JWKS) > 0 || s.JWKSURI != "" }
 
 func (s *ClientSpec) profile(id string) storage.ClientProfile {
-	p := storage.ClientProfile{ClientID: id, Scopes: s.Scopes, JWKS: s.JWKS, JWKSURI: s.JWKSURI}
+	p := storage.ClientProfile{ClientID: id, Scopes: s.Scopes, JWKS: s.JWKS, JWKSURI: s.JWKSURI, IDTokenAlg: s.IDTokenAlg}
 	if s.usesKeys() {
 		p.AuthMethod = AuthMethodPrivateKeyJWT
 	}
@@ -68,6 +69,15 @@ func (s *ClientSpec) validateProfile() []string {
 		case slices.Contains(userScopes, sc):
 			p = append(p, fmt.Sprintf("scope %q is about a user; a client_credentials token has none", sc))
 		}
+	}
+	if s.IDTokenAlg == signingAlgorithm {
+		s.IDTokenAlg = "" // the default
+	}
+	if s.IDTokenAlg != "" && !slices.Contains(idTokenAlgs, s.IDTokenAlg) {
+		p = append(p, fmt.Sprintf("ID token algorithm %q is not one of %s", s.IDTokenAlg, strings.Join(idTokenAlgs, ", ")))
+	}
+	if s.IDTokenAlg != "" && s.serviceOnly() && !slices.Contains(s.GrantTypes, GrantDeviceCode) {
+		p = append(p, "a client_credentials client gets no ID tokens: it needs no ID token algorithm")
 	}
 	if s.usesKeys() {
 		if s.Public {

@@ -64,7 +64,7 @@ func (p *Provider) discovery() discoveryDocument {
 		ResponseModesSupported:                     []string{"query", "form_post"},
 		GrantTypesSupported:                        grantTypes,
 		SubjectTypesSupported:                      []string{"public"},
-		IDTokenSigningAlgValuesSupported:           []string{"RS256"},
+		IDTokenSigningAlgValuesSupported:           idTokenAlgs,
 		TokenEndpointAuthMethodsSupported:          []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, "none"},
 		TokenEndpointAuthSigningAlgValuesSupported: clientAssertionAlgs,
 		RevocationEndpointAuthMethodsSupported:     []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, "none"},

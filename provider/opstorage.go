@@ -367,12 +367,14 @@ func (s *opStorage) activeAccessToken(ctx context.Context, id, subject string) (
 
 // ---- keys ----
 
+// SigningKey is the key of the token being signed: an ID token's of the client's algorithm,
+// a JWT access token's RS256 (idtokenalg.go).
 func (s *opStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	return s.keys.SigningKey(ctx)
+	return s.keys.SigningKey(ctx, signingChoiceFrom(ctx).next())
 }
 
 func (s *opStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
+	return []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}, nil
 }
 
 func (s *opStorage) KeySet(ctx context.Context) ([]op.Key, error) { return s.keys.KeySet(ctx) }
@@ -391,6 +393,7 @@ func (s *opStorage) GetClientByClientID(ctx context.Context, id string) (op.Clie
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
+	signingChoiceFrom(ctx).clientLoaded(p)
 	return &opClient{c: c, p: p, asserted: assertedClient(ctx, id), loginPath: s.cfg.LoginPath, idTokenTTL: s.cfg.IDTokenTTL}, nil
 }
 
@@ -467,7 +470,10 @@ func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.In
 	return nil
 }
 
-func (s *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+// GetPrivateClaimsFromScopes adds no claims. The library calls it only while it builds a JWT
+// access token, just before it asks SigningKey for that token's key.
+func (s *opStorage) GetPrivateClaimsFromScopes(ctx context.Context, _, _ string, _ []string) (map[string]any, error) {
+	signingChoiceFrom(ctx).accessTokenClaims()
 	return nil, nil
 }
 

@@ -133,6 +133,9 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 	if err := k.ensure(ctx); err != nil {
 		return nil, err
 	}
+	if err := EnsureIDTokenKeys(ctx, store, cfg.Now); err != nil {
+		return nil, err
+	}
 	st := &opStorage{store: store, cfg: cfg, keys: k, log: cfg.Logger, secret: secret, clients: map[string]cachedClient{}, profiles: map[string]cachedProfile{}}
 
 	var key [32]byte
@@ -156,6 +159,8 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 		// CORS is applied by Handler, per route and per registered origin.
 		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }}),
 		op.WithLogger(cfg.Logger),
+		// id_token_hint may be any client's ID token, whatever algorithm it registered.
+		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms(idTokenAlgs...)),
 	}
 	if u.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
@@ -242,6 +247,7 @@ func (p *Provider) wrap(next http.Handler) http.Handler {
 		MaxAge:         600,
 	})
 	return corsHandler.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(withSigningChoice(r.Context()))
 		if noStore[r.URL.Path] {
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Pragma", "no-cache")
