@@ -48,6 +48,8 @@ type ClientSpec struct {
 	Scopes  []string // client_credentials: the scopes the client may be granted
 	JWKS    []byte   // private_key_jwt: the client's public keys (a JWK Set), or
 	JWKSURI string   // where to fetch them; either one makes the client use private_key_jwt
+
+	IDTokenAlg string // id_token_signed_response_alg: RS256 (default, stored empty), ES256 or EdDSA
 }
 
 // ClientError lists what is wrong with a ClientSpec, all at once.
@@ -86,7 +88,7 @@ func (s *ClientSpec) Validate() error {
 		}
 	}
 	if !slices.Contains(s.GrantTypes, GrantAuthorizationCode) && !s.serviceOnly() {
-		p = append(p, "the authorization_code grant is required (or client_credentials alone)")
+		p = append(p, "the authorization_code grant is required (or client_credentials alone, or the device code grant)")
 	}
 	p = append(p, s.validateProfile()...)
 	switch s.AccessTokenFormat {
@@ -179,6 +181,13 @@ func RegisterClient(ctx context.Context, store storage.Storage, spec ClientSpec,
 	}
 	if err := store.CreateClientWithProfile(ctx, c, spec.profile(id)); err != nil {
 		return "", "", fmt.Errorf("create client: %w", err)
+	}
+	if spec.IDTokenAlg != "" {
+		// A key of the algorithm is published before the client's first token.
+		k := &keys{store: store, now: func() time.Time { return now }}
+		if err := k.ensureAlg(ctx, spec.IDTokenAlg); err != nil {
+			return "", "", fmt.Errorf("signing key for the client's ID tokens: %w", err)
+		}
 	}
 	return id, secret, nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -23,23 +24,25 @@ import (
 const AuthMethodPrivateKeyJWT = "private_key_jwt"
 
 // grantTypes are the grant types a client may be registered for.
-var grantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+var grantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
 
 // userScopes are about a user: they mean nothing to a token that has none.
 var userScopes = supportedScopes
 
-// serviceOnly: a client that only ever acts for itself needs no redirect URI.
+// serviceOnly: a client that only ever acts for itself, or signs users in only on devices
+// (the device grant), needs no redirect URI.
 func (s *ClientSpec) serviceOnly() bool {
-	return len(s.GrantTypes) > 0 && !slices.ContainsFunc(s.GrantTypes, func(g string) bool {
-		return g == GrantAuthorizationCode || g == GrantRefreshToken
-	})
+	if len(s.GrantTypes) == 0 || slices.Contains(s.GrantTypes, GrantAuthorizationCode) {
+		return false
+	}
+	return !slices.Contains(s.GrantTypes, GrantRefreshToken) || slices.Contains(s.GrantTypes, GrantDeviceCode)
 }
 
 // usesKeys: the client authenticates with private_key_jwt, and has no secret.
 func (s *ClientSpec) usesKeys() bool { return len(s.JWKS) > 0 || s.JWKSURI != "" }
 
 func (s *ClientSpec) profile(id string) storage.ClientProfile {
-	p := storage.ClientProfile{ClientID: id, Scopes: s.Scopes, JWKS: s.JWKS, JWKSURI: s.JWKSURI}
+	p := storage.ClientProfile{ClientID: id, Scopes: s.Scopes, JWKS: s.JWKS, JWKSURI: s.JWKSURI, IDTokenAlg: s.IDTokenAlg}
 	if s.usesKeys() {
 		p.AuthMethod = AuthMethodPrivateKeyJWT
 	}
@@ -66,6 +69,15 @@ func (s *ClientSpec) validateProfile() []string {
 		case slices.Contains(userScopes, sc):
 			p = append(p, fmt.Sprintf("scope %q is about a user; a client_credentials token has none", sc))
 		}
+	}
+	if s.IDTokenAlg == signingAlgorithm {
+		s.IDTokenAlg = "" // the default
+	}
+	if s.IDTokenAlg != "" && !slices.Contains(idTokenAlgs, s.IDTokenAlg) {
+		p = append(p, fmt.Sprintf("ID token algorithm %q is not one of %s", s.IDTokenAlg, strings.Join(idTokenAlgs, ", ")))
+	}
+	if s.IDTokenAlg != "" && s.serviceOnly() && !slices.Contains(s.GrantTypes, GrantDeviceCode) {
+		p = append(p, "a client_credentials client gets no ID tokens: it needs no ID token algorithm")
 	}
 	if s.usesKeys() {
 		if s.Public {

@@ -18,6 +18,7 @@ type discoveryDocument struct {
 	EndSessionEndpoint                         string   `json:"end_session_endpoint"`
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint"`
 	ScopesSupported                            []string `json:"scopes_supported"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
@@ -57,12 +58,13 @@ func (p *Provider) discovery() discoveryDocument {
 		EndSessionEndpoint:                         abs(p.op.EndSessionEndpoint().Relative()),
 		RevocationEndpoint:                         abs(p.op.RevocationEndpoint().Relative()),
 		IntrospectionEndpoint:                      abs(p.op.IntrospectionEndpoint().Relative()),
+		DeviceAuthorizationEndpoint:                abs(DeviceAuthorizationPath),
 		ScopesSupported:                            supportedScopes,
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     []string{"query", "form_post"},
-		GrantTypesSupported:                        []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials},
+		GrantTypesSupported:                        grantTypes,
 		SubjectTypesSupported:                      []string{"public"},
-		IDTokenSigningAlgValuesSupported:           []string{"RS256"},
+		IDTokenSigningAlgValuesSupported:           idTokenAlgs,
 		TokenEndpointAuthMethodsSupported:          []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, "none"},
 		TokenEndpointAuthSigningAlgValuesSupported: clientAssertionAlgs,
 		RevocationEndpointAuthMethodsSupported:     []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, "none"},

@@ -94,8 +94,25 @@ func (k *keys) load(ctx context.Context, force bool) ([]parsedKey, error) {
 	return parsed, nil
 }
 
-// SigningKey is the newest active, unexpired key of the signing algorithm.
-func (k *keys) SigningKey(ctx context.Context) (op.SigningKey, error) {
+// SigningKey is the newest active, unexpired key of the signing algorithm alg. When the store
+// has no key of alg at all (a client registered it since this instance started), it creates one.
+func (k *keys) SigningKey(ctx context.Context, alg string) (op.SigningKey, error) {
+	best, err := k.active(ctx, alg)
+	if err == nil && best == nil {
+		if err = k.ensureAlg(ctx, alg); err == nil {
+			best, err = k.active(ctx, alg)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if best == nil {
+		return nil, fmt.Errorf("no active %s signing key", alg)
+	}
+	return signingKey{best.rec.ID, jose.SignatureAlgorithm(best.rec.Algorithm), best.signer}, nil
+}
+
+func (k *keys) active(ctx context.Context, alg string) (*parsedKey, error) {
 	all, err := k.load(ctx, false)
 	if err != nil {
 		return nil, err
@@ -104,17 +121,14 @@ func (k *keys) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	var best *parsedKey
 	for i := range all {
 		p := &all[i]
-		if p.rec.Algorithm != signingAlgorithm || p.rec.ActiveAt.After(now) || expired(p.rec, now) {
+		if p.rec.Algorithm != alg || p.rec.ActiveAt.After(now) || expired(p.rec, now) {
 			continue
 		}
 		if best == nil || p.rec.Generation > best.rec.Generation {
 			best = p
 		}
 	}
-	if best == nil {
-		return nil, errors.New("no active signing key")
-	}
-	return signingKey{best.rec.ID, jose.SignatureAlgorithm(best.rec.Algorithm), best.signer}, nil
+	return best, nil
 }
 
 // KeySet is every published key: those not expired, including keys not yet active.

@@ -177,8 +177,11 @@ func (s *opStorage) DeleteAuthRequest(context.Context, string) error { return ni
 // ---- tokens ----
 
 // grantOf says which family and client a token request belongs to.
-func grantOf(r op.TokenRequest) (familyID, clientID string, audience []string) {
+func grantOf(ctx context.Context, r op.TokenRequest) (familyID, clientID string, audience []string) {
 	switch v := r.(type) {
+	case *op.DeviceAuthorizationState:
+		family, _ := ctx.Value(deviceFamilyKey{}).(string)
+		return family, v.ClientID, v.GetAudience()
 	case authRequest:
 		return v.a.ID, v.a.ClientID, v.GetAudience()
 	case *refreshRequest:
@@ -189,8 +192,8 @@ func grantOf(r op.TokenRequest) (familyID, clientID string, audience []string) {
 	return "", "", r.GetAudience()
 }
 
-func (s *opStorage) newAccessToken(r op.TokenRequest) (storage.AccessToken, error) {
-	family, clientID, aud := grantOf(r)
+func (s *opStorage) newAccessToken(ctx context.Context, r op.TokenRequest) (storage.AccessToken, error) {
+	family, clientID, aud := grantOf(ctx, r)
 	if clientID == "" {
 		return storage.AccessToken{}, oidc.ErrUnsupportedGrantType()
 	}
@@ -211,7 +214,7 @@ func (s *opStorage) newAccessToken(r op.TokenRequest) (storage.AccessToken, erro
 }
 
 func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
-	t, err := s.newAccessToken(r)
+	t, err := s.newAccessToken(ctx, r)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -223,7 +226,7 @@ func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (s
 }
 
 func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, current string) (string, string, time.Time, error) {
-	access, err := s.newAccessToken(r)
+	access, err := s.newAccessToken(ctx, r)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
@@ -244,6 +247,15 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.Token
 	switch v := r.(type) {
 	case authRequest:
 		next.AMR, next.AuthTime = v.a.AMR, v.a.AuthTime
+		if err := s.store.CreateAccessToken(ctx, access); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("create access token: %w", err)
+		}
+		if err := s.store.CreateRefreshToken(ctx, next); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("create refresh token: %w", err)
+		}
+		s.audit(ctx, EventTokenIssued, next.UserID, next.ClientID, "access+refresh")
+	case *op.DeviceAuthorizationState:
+		next.AMR, next.AuthTime = v.AMR, v.AuthTime
 		if err := s.store.CreateAccessToken(ctx, access); err != nil {
 			return "", "", time.Time{}, fmt.Errorf("create access token: %w", err)
 		}
@@ -361,12 +373,14 @@ func (s *opStorage) activeAccessToken(ctx context.Context, id, subject string) (
 
 // ---- keys ----
 
+// SigningKey is the key of the token being signed: an ID token's of the client's algorithm,
+// a JWT access token's RS256 (idtokenalg.go).
 func (s *opStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	return s.keys.SigningKey(ctx)
+	return s.keys.SigningKey(ctx, signingChoiceFrom(ctx).next())
 }
 
 func (s *opStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
+	return []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}, nil
 }
 
 func (s *opStorage) KeySet(ctx context.Context) ([]op.Key, error) { return s.keys.KeySet(ctx) }
@@ -385,6 +399,7 @@ func (s *opStorage) GetClientByClientID(ctx context.Context, id string) (op.Clie
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
+	signingChoiceFrom(ctx).clientLoaded(p)
 	return &opClient{c: c, p: p, asserted: assertedClient(ctx, id), loginPath: s.cfg.LoginPath, idTokenTTL: s.cfg.IDTokenTTL}, nil
 }
 
@@ -461,7 +476,10 @@ func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.In
 	return nil
 }
 
-func (s *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+// GetPrivateClaimsFromScopes adds no claims. The library calls it only while it builds a JWT
+// access token, just before it asks SigningKey for that token's key.
+func (s *opStorage) GetPrivateClaimsFromScopes(ctx context.Context, _, _ string, _ []string) (map[string]any, error) {
+	signingChoiceFrom(ctx).accessTokenClaims()
 	return nil, nil
 }
 

@@ -35,6 +35,9 @@ type Config struct {
 	KeyRotation        time.Duration // [30 days] a new signing key this long after the last; < 0: never on schedule
 	KeyLeadTime        time.Duration // [24h] how long a new key is published before it signs (≥ relying parties' JWKS cache)
 	ClientCacheTTL     time.Duration // [5s]
+	DeviceCodeTTL      time.Duration // [10m] device authorizations (RFC 8628)
+	DevicePollInterval time.Duration // [5s] how often devices may poll
+	DevicePath         string        // ["/device"] where users type a device's user code
 
 	// BrowserFromContext returns the hash of the browser-binding cookie of the request whose
 	// context this is (the ui package sets it). Authorization requests are bound to it.
@@ -71,6 +74,11 @@ func (c *Config) setDefaults() {
 	}
 	def(&c.KeyLeadTime, 24*time.Hour)
 	def(&c.ClientCacheTTL, 5*time.Second)
+	def(&c.DeviceCodeTTL, 10*time.Minute)
+	def(&c.DevicePollInterval, 5*time.Second)
+	if c.DevicePath == "" {
+		c.DevicePath = "/device"
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -125,6 +133,9 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 	if err := k.ensure(ctx); err != nil {
 		return nil, err
 	}
+	if err := EnsureIDTokenKeys(ctx, store, cfg.Now); err != nil {
+		return nil, err
+	}
 	st := &opStorage{store: store, cfg: cfg, keys: k, log: cfg.Logger, secret: secret, clients: map[string]cachedClient{}, profiles: map[string]cachedProfile{}}
 
 	var key [32]byte
@@ -148,6 +159,8 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 		// CORS is applied by Handler, per route and per registered origin.
 		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }}),
 		op.WithLogger(cfg.Logger),
+		// id_token_hint may be any client's ID token, whatever algorithm it registered.
+		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms(idTokenAlgs...)),
 	}
 	if u.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
@@ -194,6 +207,7 @@ func (p *Provider) Paths() []string {
 		p.op.RevocationEndpoint().Relative(),
 		p.op.EndSessionEndpoint().Relative(),
 		p.op.KeysEndpoint().Relative(),
+		DeviceAuthorizationPath,
 	}
 }
 
@@ -207,6 +221,7 @@ func (p *Provider) wrap(next http.Handler) http.Handler {
 		p.op.IntrospectionEndpoint().Relative(): true,
 		p.op.UserinfoEndpoint().Relative():      true,
 		p.op.RevocationEndpoint().Relative():    true,
+		DeviceAuthorizationPath:                 true,
 	}
 	corsPaths := map[string]bool{
 		token:                                true,
@@ -219,6 +234,7 @@ func (p *Provider) wrap(next http.Handler) http.Handler {
 		token:                                   true,
 		p.op.IntrospectionEndpoint().Relative(): true,
 		p.op.RevocationEndpoint().Relative():    true,
+		DeviceAuthorizationPath:                 true,
 	}
 	next = p.clientAssertions(clientAuth, next)
 	origins := &originCache{store: p.storage.store, now: p.storage.cfg.Now, ttl: 30 * time.Second}
@@ -231,6 +247,7 @@ func (p *Provider) wrap(next http.Handler) http.Handler {
 		MaxAge:         600,
 	})
 	return corsHandler.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(withSigningChoice(r.Context()))
 		if noStore[r.URL.Path] {
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Pragma", "no-cache")

@@ -65,7 +65,7 @@ func kids(t *testing.T, k *keys) []string {
 
 func signingKID(t *testing.T, k *keys) string {
 	t.Helper()
-	sk, err := k.SigningKey(t.Context())
+	sk, err := k.SigningKey(t.Context(), signingAlgorithm)
 	if err != nil {
 		t.Fatal(err)
 	}

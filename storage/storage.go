@@ -293,4 +293,5 @@ type Storage interface {
 	ConsentStorage
 	KeyRotationStorage
 	ClientProfileStorage // clientprofile.go
+	DeviceStorage        // device.go
 }

@@ -68,7 +68,7 @@ type UI struct {
 }
 
 // pageNames are the templates, each parsed with layout.html.
-var pageNames = []string{"login", "register", "code", "message", "account", "recovery", "codes", "forgot", "verify", "newpw", "consent", "logout"}
+var pageNames = []string{"login", "register", "code", "message", "account", "recovery", "codes", "forgot", "verify", "newpw", "consent", "logout", "device"}
 
 // New parses the templates and gets the CSRF key from the store (shared by every instance).
 func New(ctx context.Context, cfg Config, store storage.Storage, authn *auth.Authenticator, callback func(context.Context, string) string) (*UI, error) {
@@ -593,7 +593,7 @@ func (u *UI) authRequestOf(r *http.Request, id string) *storage.AuthRequest {
 // request, or to the account page.
 func (u *UI) finish(w http.ResponseWriter, r *http.Request, authRequestID string, res auth.Result) {
 	if authRequestID == "" {
-		seeOther(w, r, "/account")
+		seeOther(w, r, u.afterSignIn(w, r)) // the account page, or back to the device page
 		return
 	}
 	err := u.store.CompleteAuthRequest(r.Context(), authRequestID, res.UserID, res.AuthTime.UTC(), res.AMR, u.cfg.Now().UTC())

@@ -172,6 +172,7 @@ func TestClientAddJSON(t *testing.T) {
 		GrantTypes:             []string{"authorization_code"},
 		AccessTokenFormat:      "jwt",
 		AuthMethod:             "none",
+		IDTokenAlg:             "RS256",
 		Issuer:                 "http://localhost:8080",
 		Discovery:              "http://localhost:8080/.well-known/openid-configuration",
 	}
@@ -223,6 +224,9 @@ func TestClientAddRefusals(t *testing.T) {
 		{"refresh without code", []string{"--name", "A", "--redirect-uri", "https://a.example.com/cb", "--grant", "refresh_token"}, "the authorization_code grant is required"},
 		{"empty grant", []string{"--name", "A", "--redirect-uri", "https://a.example.com/cb", "--grant", "authorization_code,"}, "empty value in list"},
 		{"bad access token format", []string{"--name", "A", "--redirect-uri", "https://a.example.com/cb", "--access-token", "paseto"}, `access token format "paseto" is not one of opaque, jwt`},
+		{"bad ID token algorithm", []string{"--name", "A", "--redirect-uri", "https://a.example.com/cb", "--id-token-alg", "HS256"}, `ID token algorithm "HS256" is not one of RS256, ES256, EdDSA`},
+		{"ID token algorithm for a service", []string{"--name", "A", "--grant", "client_credentials", "--scope", "x", "--id-token-alg", "ES256"}, "a client_credentials client gets no ID tokens"},
+		{"device grant for a service", []string{"--name", "A", "--grant", "client_credentials,urn:ietf:params:oauth:grant-type:device_code", "--scope", "x", "--public"}, "the client_credentials grant is for confidential clients only"},
 		{"unknown flag", []string{"--name", "A", "--secret", "s"}, "flag provided but not defined: -secret"},
 		{"positional argument", []string{"--name", "A", "--redirect-uri", "https://a.example.com/cb", "extra"}, `unexpected argument "extra"`},
 	}

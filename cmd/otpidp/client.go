@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -54,6 +55,7 @@ type clientJSON struct {
 	Scopes                 []string  `json:"scopes,omitempty"`
 	AuthMethod             string    `json:"token_endpoint_auth_method,omitempty"`
 	JWKSURI                string    `json:"jwks_uri,omitempty"`
+	IDTokenAlg             string    `json:"id_token_signed_response_alg,omitempty"`
 	CreatedAt              time.Time `json:"created_at,omitzero"`
 	Issuer                 string    `json:"issuer,omitempty"`
 	Discovery              string    `json:"discovery_url,omitempty"`
@@ -75,12 +77,13 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 	fs.Var((*listFlag)(&spec.PostLogoutRedirectURIs), "post-logout-redirect-uri", "a URI to return to after logout (repeat for more)")
 	fs.BoolVar(&spec.Public, "public", false, "a public client (a native or browser app): no secret, PKCE required")
 	fs.BoolVar(&spec.FirstParty, "first-party", false, "your own application: users are not asked for consent")
-	fs.Var((*commaListFlag)(&spec.GrantTypes), "grant", "grant types, comma-separated: authorization_code, refresh_token (default both), client_credentials")
+	fs.Var((*commaListFlag)(&spec.GrantTypes), "grant", "grant types, comma-separated: authorization_code, refresh_token (default both), client_credentials, urn:ietf:params:oauth:grant-type:device_code")
 	var scopes listFlag
 	fs.Var(&scopes, "scope", "client_credentials: a scope the client may be granted (space-separated or repeated)")
 	jwksFile := fs.String("jwks", "", "private_key_jwt: a file with the client's public keys (a JWK Set); no secret is issued")
 	fs.StringVar(&spec.JWKSURI, "jwks-uri", "", "private_key_jwt: the URL of the client's JWK Set; no secret is issued")
 	fs.StringVar(&spec.AccessTokenFormat, "access-token", provider.AccessTokenOpaque, "access token format: opaque or jwt")
+	fs.StringVar(&spec.IDTokenAlg, "id-token-alg", "RS256", "the algorithm of the client's ID tokens (id_token_signed_response_alg): RS256, ES256 or EdDSA")
 	asJSON := fs.Bool("json", false, "print the client as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -131,6 +134,7 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 			Scopes:                 spec.Scopes,
 			AuthMethod:             clientAuthMethod(spec),
 			JWKSURI:                spec.JWKSURI,
+			IDTokenAlg:             idTokenAlg(spec),
 			Issuer:                 cfg.Issuer,
 			Discovery:              discovery,
 		})
@@ -287,4 +291,16 @@ func clientAuthMethod(spec provider.ClientSpec) string {
 		return provider.AuthMethodPrivateKeyJWT
 	}
 	return "client_secret_basic"
+}
+
+// idTokenAlg is the algorithm of the client's ID tokens, as registered (RS256 by default); none
+// for a client that gets no ID tokens.
+func idTokenAlg(spec provider.ClientSpec) string {
+	switch {
+	case spec.IDTokenAlg != "":
+		return spec.IDTokenAlg
+	case len(spec.RedirectURIs) == 0 && !slices.Contains(spec.GrantTypes, provider.GrantDeviceCode):
+		return ""
+	}
+	return "RS256"
 }

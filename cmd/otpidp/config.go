@@ -95,6 +95,8 @@ type Config struct {
 	KeyRotation time.Duration // OTPIDP_KEY_ROTATION: a new signing key this often; < 0: off (keys.go)
 	KeyLeadTime time.Duration // OTPIDP_KEY_LEAD_TIME: a new key is published this long before it signs
 
+	DevicePollInterval time.Duration // how often devices may poll (RFC 8628); zero: 5 s. Not configurable: tests shorten it
+
 	// EnvFile is the .env file that was read, empty when none was.
 	EnvFile string
 }

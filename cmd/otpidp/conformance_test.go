@@ -91,7 +91,7 @@ func TestConformance(t *testing.T) {
 					"response_modes_supported":                         {"query", "form_post"},
 					"code_challenge_methods_supported":                 {"S256"},
 					"scopes_supported":                                 {"openid", "profile", "phone", "offline_access"},
-					"grant_types_supported":                            {"authorization_code", "refresh_token", "client_credentials"},
+					"grant_types_supported":                            {"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
 					"token_endpoint_auth_methods_supported":            {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
 					"introspection_endpoint_auth_methods_supported":    {"client_secret_basic", "client_secret_post", "private_key_jwt"},
 					"token_endpoint_auth_signing_alg_values_supported": {"RS256", "PS256", "ES256", "EdDSA"},
@@ -113,7 +113,7 @@ func TestConformance(t *testing.T) {
 					t.Errorf("iss/request flags: %v %v %v", d["authorization_response_iss_parameter_supported"], d["request_uri_parameter_supported"], d["request_parameter_supported"])
 				}
 				// Every advertised endpoint is served at the issuer's origin.
-				for _, k := range []string{"authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint", "revocation_endpoint", "introspection_endpoint"} {
+				for _, k := range []string{"authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint", "revocation_endpoint", "introspection_endpoint", "device_authorization_endpoint"} {
 					ep, _ := d[k].(string)
 					if !strings.HasPrefix(ep, ts.issuer+"/") {
 						t.Errorf("%s = %q", k, ep)

@@ -131,7 +131,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	alg := "RS256"
 	if sub == "rotate" {
 		fs.BoolVar(&now, "now", false, "sign with the new key at once (an emergency)")
-		fs.StringVar(&alg, "alg", alg, "the algorithm of the key to rotate: RS256 (ID tokens), or ES256 or EdDSA (published, but nothing signs with them yet)")
+		fs.StringVar(&alg, "alg", alg, "the algorithm of the key to rotate: RS256 (ID tokens by default, JWT access tokens), or ES256 or EdDSA (ID tokens of the clients registered with --id-token-alg)")
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err

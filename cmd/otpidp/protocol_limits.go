@@ -16,9 +16,10 @@ const maxProtocolFormBytes = 64 << 10
 // limitedProtocolPaths are the protocol endpoints that take credentials and so are rate
 // limited per client IP and per client_id.
 var limitedProtocolPaths = map[string]string{
-	"/oauth/token":      "token",
-	"/oauth/introspect": "introspect",
-	"/revoke":           "revoke",
+	"/oauth/token":          "token",
+	"/oauth/introspect":     "introspect",
+	"/revoke":               "revoke",
+	"/device_authorization": "device",
 }
 
 // protocolLimits rate-limits the token, introspection and revocation endpoints (a 429 with

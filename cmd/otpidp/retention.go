@@ -21,6 +21,7 @@ func collectOnce(ctx context.Context, d deps) {
 	warn("rate-limit counters", d.store.PruneCounters(ctx, now))
 	warn("SMS delivery records", d.store.DeleteSMSMessages(ctx, now.Add(-smsRetention)))
 	warn("client assertion IDs", d.store.DeleteExpiredAssertionIDs(ctx, now))
+	warn("device authorizations", d.store.DeleteExpiredDeviceAuthorizations(ctx, now))
 	warn("failure runs", pruneFailureRuns(ctx, d, now))
 	warn("audit events", pruneAudit(ctx, d, now))
 }

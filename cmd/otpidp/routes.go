@@ -20,12 +20,13 @@ import (
 //	/healthz                                liveness (no database)
 //	/readyz                                 readiness (database answers)
 //	/.well-known/openid-configuration, /keys, /oauth/token, /oauth/introspect,
-//	/userinfo, /revoke                      protocol endpoints (zitadel/oidc)
+//	/userinfo, /revoke, /device_authorization
+//	                                        protocol endpoints (zitadel/oidc and provider)
 //	/authorize, /authorize/callback, /end_session
 //	                                        browser-facing protocol endpoints
 //	/login, /register, /code, /code/resend, /code/recovery, /recovery-codes(.txt), /forgot,
 //	/forgot/verify, /forgot/resend, /forgot/password, /account, /account/password, /account/name,
-//	/account/recovery-codes, /account/sessions/end, /account/apps/remove, /consent, /logout, /logged-out,
+//	/account/recovery-codes, /account/sessions/end, /account/apps/remove, /consent, /device, /logout, /logged-out,
 //	/static/*, /brand.css
 //	                                        pages (ui)
 //	/demo, /demo/login, /demo/callback      demo relying party (development only)

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		smsMessageTests(),
 		clientProfileTests(),
 		browserTests(),
+		deviceTests(),
 	} {
 		tests = append(tests, group...)
 	}

@@ -1,0 +1,130 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/otpidp/otpidp/storage"
+)
+
+// ID token signing algorithm per client (OpenID Connect Registration's
+// id_token_signed_response_alg): RS256 unless the client registered ES256 or EdDSA. JWT access
+// tokens stay RS256, which is what resource servers expect by default.
+//
+// zitadel/oidc asks SigningKey(ctx) for both the JWT access token and the ID token of a token
+// response and tells it neither the client nor the token. So each request gets a signingChoice
+// in its context (wrap): GetClientByClientID, which the library calls with the authenticated
+// client before it creates any token, records the client's algorithm; GetPrivateClaimsFromScopes,
+// which the library calls only while building a JWT access token, right before it asks for
+// that token's key, marks the next key as an access token's.
+
+// idTokenAlgs are the algorithms a client may register for its ID tokens; RS256 is the default.
+var idTokenAlgs = []string{"RS256", "ES256", "EdDSA"}
+
+type signingChoiceKey struct{}
+
+type signingChoice struct {
+	mu              sync.Mutex
+	idTokenAlg      string // the client's ID token algorithm; empty: RS256
+	accessTokenNext bool   // the next SigningKey call signs a JWT access token
+}
+
+func withSigningChoice(ctx context.Context) context.Context {
+	return context.WithValue(ctx, signingChoiceKey{}, &signingChoice{})
+}
+
+func signingChoiceFrom(ctx context.Context) *signingChoice {
+	c, _ := ctx.Value(signingChoiceKey{}).(*signingChoice)
+	return c
+}
+
+// clientLoaded records the algorithm of the client the request serves.
+func (c *signingChoice) clientLoaded(p storage.ClientProfile) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.idTokenAlg = p.IDTokenAlg
+	c.mu.Unlock()
+}
+
+// accessTokenClaims records that the library is building a JWT access token.
+func (c *signingChoice) accessTokenClaims() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.accessTokenNext = true
+	c.mu.Unlock()
+}
+
+// next returns the algorithm of the key SigningKey must return now.
+func (c *signingChoice) next() string {
+	if c == nil {
+		return signingAlgorithm
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.accessTokenNext {
+		c.accessTokenNext = false
+		return signingAlgorithm
+	}
+	if c.idTokenAlg == "" {
+		return signingAlgorithm
+	}
+	return c.idTokenAlg
+}
+
+// ensureAlg creates the first key of alg when the store has none (it signs at once: nothing
+// refers to that algorithm yet). Instances racing on it agree on one key.
+func (k *keys) ensureAlg(ctx context.Context, alg string) error {
+	all, err := k.load(ctx, true)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(all, func(p parsedKey) bool { return p.rec.Algorithm == alg }) {
+		return nil
+	}
+	first, err := newSigningKey(alg, 1, k.now().UTC())
+	if err != nil {
+		return err
+	}
+	if err := k.store.CreateSigningKey(ctx, first); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		return fmt.Errorf("store %s signing key: %w", alg, err)
+	}
+	_, err = k.load(ctx, true)
+	return err
+}
+
+// EnsureIDTokenKeys makes sure the store has a key of every algorithm a registered client signs
+// its ID tokens with (and RS256), creating the missing ones.
+func EnsureIDTokenKeys(ctx context.Context, store storage.Storage, now func() time.Time) error {
+	k := &keys{store: store, now: now, ttl: 0}
+	need := []string{signingAlgorithm}
+	clients, err := store.ListClients(ctx)
+	if err != nil {
+		return fmt.Errorf("list clients: %w", err)
+	}
+	for _, c := range clients {
+		p, err := store.GetClientProfile(ctx, c.ID)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("client profile %q: %w", c.ID, err)
+		}
+		if p.IDTokenAlg != "" && !slices.Contains(need, p.IDTokenAlg) {
+			need = append(need, p.IDTokenAlg)
+		}
+	}
+	for _, alg := range need {
+		if err := k.ensureAlg(ctx, alg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
