@@ -32,6 +32,7 @@ type opStorage struct {
 	mu       sync.Mutex
 	clients  map[string]cachedClient // short cache: client secrets are checked on every token request
 	profiles map[string]cachedProfile
+	jwt      *jwtAccess // JWT access tokens (jwtaccess.go)
 }
 
 type cachedClient struct {
@@ -210,6 +211,23 @@ func (s *opStorage) newAccessToken(r op.TokenRequest) (storage.AccessToken, erro
 	return t, nil
 }
 
+// expectJWT marks a stored access token of a JWT-format client, so that the token crypto
+// returns it as an at+jwt (jwtaccess.go).
+func (s *opStorage) expectJWT(ctx context.Context, r op.TokenRequest, t storage.AccessToken) {
+	c, err := s.client(ctx, t.ClientID)
+	if err != nil || c.AccessTokenFormat != AccessTokenJWT {
+		return
+	}
+	p := pendingJWT{
+		clientID: t.ClientID, audience: t.Audience, scopes: t.Scopes, issuer: op.IssuerFromContext(ctx),
+		issued: t.CreatedAt, expires: t.ExpiresAt,
+	}
+	if at, ok := r.(interface{ GetAuthTime() time.Time }); ok {
+		p.authTime = at.GetAuthTime()
+	}
+	s.jwt.expect(t.ID, p)
+}
+
 func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
 	t, err := s.newAccessToken(r)
 	if err != nil {
@@ -219,6 +237,7 @@ func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (s
 		return "", time.Time{}, fmt.Errorf("create access token: %w", err)
 	}
 	s.audit(ctx, EventTokenIssued, t.UserID, t.ClientID, "access")
+	s.expectJWT(ctx, r, t)
 	return t.ID, t.ExpiresAt, nil
 }
 
@@ -271,6 +290,7 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.Token
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
+	s.expectJWT(ctx, r, access)
 	return access.ID, value, access.ExpiresAt, nil
 }
 
