@@ -12,15 +12,14 @@ import (
 )
 
 // ID token signing algorithm per client (OpenID Connect Registration's
-// id_token_signed_response_alg): RS256 unless the client registered ES256 or EdDSA. JWT access
-// tokens stay RS256, which is what resource servers expect by default.
+// id_token_signed_response_alg): RS256 unless the client registered ES256 or EdDSA. (JWT access
+// tokens do not go through SigningKey: they are ES256 at+jwt made by the token crypto,
+// jwtaccess.go.)
 //
-// zitadel/oidc asks SigningKey(ctx) for both the JWT access token and the ID token of a token
-// response and tells it neither the client nor the token. So each request gets a signingChoice
-// in its context (wrap): GetClientByClientID, which the library calls with the authenticated
-// client before it creates any token, records the client's algorithm; GetPrivateClaimsFromScopes,
-// which the library calls only while building a JWT access token, right before it asks for
-// that token's key, marks the next key as an access token's.
+// zitadel/oidc asks SigningKey(ctx) for the ID token's key without telling it the client. So
+// each request gets a signingChoice in its context (wrap): GetClientByClientID, which the
+// library calls with the authenticated client before it creates any token, records the
+// client's algorithm.
 
 // idTokenAlgs are the algorithms a client may register for its ID tokens; RS256 is the default.
 var idTokenAlgs = []string{"RS256", "ES256", "EdDSA"}
@@ -28,9 +27,8 @@ var idTokenAlgs = []string{"RS256", "ES256", "EdDSA"}
 type signingChoiceKey struct{}
 
 type signingChoice struct {
-	mu              sync.Mutex
-	idTokenAlg      string // the client's ID token algorithm; empty: RS256
-	accessTokenNext bool   // the next SigningKey call signs a JWT access token
+	mu         sync.Mutex
+	idTokenAlg string // the client's ID token algorithm; empty: RS256
 }
 
 func withSigningChoice(ctx context.Context) context.Context {
@@ -52,16 +50,6 @@ func (c *signingChoice) clientLoaded(p storage.ClientProfile) {
 	c.mu.Unlock()
 }
 
-// accessTokenClaims records that the library is building a JWT access token.
-func (c *signingChoice) accessTokenClaims() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	c.accessTokenNext = true
-	c.mu.Unlock()
-}
-
 // next returns the algorithm of the key SigningKey must return now.
 func (c *signingChoice) next() string {
 	if c == nil {
@@ -69,10 +57,6 @@ func (c *signingChoice) next() string {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.accessTokenNext {
-		c.accessTokenNext = false
-		return signingAlgorithm
-	}
 	if c.idTokenAlg == "" {
 		return signingAlgorithm
 	}

@@ -70,10 +70,9 @@ func (c *opClient) LoginURL(authRequestID string) string {
 	return c.loginPath + "?authRequestID=" + url.QueryEscape(authRequestID)
 }
 
+// AccessTokenType is always "bearer" for zitadel/oidc: JWT access tokens are made by the token
+// crypto as RFC 9068 at+jwt (jwtaccess.go), not by zitadel's "typ: JWT" signer.
 func (c *opClient) AccessTokenType() op.AccessTokenType {
-	if c.c.AccessTokenFormat == AccessTokenJWT {
-		return op.AccessTokenTypeJWT
-	}
 	return op.AccessTokenTypeBearer
 }
 

@@ -32,6 +32,7 @@ type opStorage struct {
 	mu       sync.Mutex
 	clients  map[string]cachedClient // short cache: client secrets are checked on every token request
 	profiles map[string]cachedProfile
+	jwt      *jwtAccess // JWT access tokens (jwtaccess.go)
 }
 
 type cachedClient struct {
@@ -213,6 +214,23 @@ func (s *opStorage) newAccessToken(ctx context.Context, r op.TokenRequest) (stor
 	return t, nil
 }
 
+// expectJWT marks a stored access token of a JWT-format client, so that the token crypto
+// returns it as an at+jwt (jwtaccess.go).
+func (s *opStorage) expectJWT(ctx context.Context, r op.TokenRequest, t storage.AccessToken) {
+	c, err := s.client(ctx, t.ClientID)
+	if err != nil || c.AccessTokenFormat != AccessTokenJWT {
+		return
+	}
+	p := pendingJWT{
+		clientID: t.ClientID, audience: t.Audience, scopes: t.Scopes, issuer: op.IssuerFromContext(ctx),
+		issued: t.CreatedAt, expires: t.ExpiresAt,
+	}
+	if at, ok := r.(interface{ GetAuthTime() time.Time }); ok {
+		p.authTime = at.GetAuthTime()
+	}
+	s.jwt.expect(t.ID, p)
+}
+
 func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
 	t, err := s.newAccessToken(ctx, r)
 	if err != nil {
@@ -222,6 +240,7 @@ func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (s
 		return "", time.Time{}, fmt.Errorf("create access token: %w", err)
 	}
 	s.audit(ctx, EventTokenIssued, t.UserID, t.ClientID, "access")
+	s.expectJWT(ctx, r, t)
 	return t.ID, t.ExpiresAt, nil
 }
 
@@ -283,6 +302,7 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.Token
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
+	s.expectJWT(ctx, r, access)
 	return access.ID, value, access.ExpiresAt, nil
 }
 
@@ -478,8 +498,7 @@ func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.In
 
 // GetPrivateClaimsFromScopes adds no claims. The library calls it only while it builds a JWT
 // access token, just before it asks SigningKey for that token's key.
-func (s *opStorage) GetPrivateClaimsFromScopes(ctx context.Context, _, _ string, _ []string) (map[string]any, error) {
-	signingChoiceFrom(ctx).accessTokenClaims()
+func (s *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
 	return nil, nil
 }
 

@@ -136,7 +136,11 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 	if err := EnsureIDTokenKeys(ctx, store, cfg.Now); err != nil {
 		return nil, err
 	}
-	st := &opStorage{store: store, cfg: cfg, keys: k, log: cfg.Logger, secret: secret, clients: map[string]cachedClient{}, profiles: map[string]cachedProfile{}}
+	if err := k.ensureAlg(ctx, accessTokenAlgorithm); err != nil {
+		return nil, err
+	}
+	st := &opStorage{store: store, cfg: cfg, keys: k, log: cfg.Logger, secret: secret, clients: map[string]cachedClient{}, profiles: map[string]cachedProfile{},
+		jwt: &jwtAccess{keys: k, now: cfg.Now, pending: map[string]pendingJWT{}}}
 
 	var key [32]byte
 	copy(key[:], tokenKey)
@@ -155,7 +159,8 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 	}
 	opts := []op.Option{
 		// AES-GCM only: never decrypt legacy unauthenticated AES-CFB tokens.
-		op.WithCrypto(op.NewAES256GCMCrypto(key, "")),
+		// JWT access tokens are at+jwt, signed ES256 (jwtaccess.go).
+		op.WithCrypto(tokenCrypto{inner: op.NewAES256GCMCrypto(key, ""), jwt: st.jwt}),
 		// CORS is applied by Handler, per route and per registered origin.
 		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }}),
 		op.WithLogger(cfg.Logger),

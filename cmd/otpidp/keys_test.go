@@ -32,10 +32,14 @@ func fetchJWKS(t *testing.T, ts *testServer) jose.JSONWebKeySet {
 	return set
 }
 
+// jwksKIDs lists the IDs of the RS256 keys in set: the ID-token keys these tests rotate (the
+// ES256 key of JWT access tokens is published beside them).
 func jwksKIDs(set jose.JSONWebKeySet) []string {
 	var ids []string
 	for _, k := range set.Keys {
-		ids = append(ids, k.KeyID)
+		if k.Algorithm == "RS256" {
+			ids = append(ids, k.KeyID)
+		}
 	}
 	slices.Sort(ids)
 	return ids
