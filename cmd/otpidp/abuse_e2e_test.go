@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"fmt"
 	"html"
 	"io"
@@ -16,12 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/otpidp/otpidp/provider/auth"
 	"github.com/otpidp/otpidp/provider/reqinfo"
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/storage/postgres"
+	"github.com/otpidp/otpidp/storage/postgres/pgtest"
 	"github.com/otpidp/otpidp/storage/sqlite"
 )
 
@@ -61,26 +58,9 @@ func sharedStores(t *testing.T) map[string]func(t *testing.T) (storage.Storage, 
 	}
 	m["postgres"] = func(t *testing.T) (storage.Storage, storage.Storage) {
 		ctx := t.Context()
-		schema := "e2e_" + strings.ToLower(rand.Text()[:12])
-		admin, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatalf("PostgreSQL at OTPIDP_TEST_DATABASE_URL is unreachable: %v", err)
-		}
-		if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_, _ = admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			admin.Close(ctx)
-		})
-		u, _ := url.Parse(base)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
+		dbURL := pgtest.SchemaURL(t, base, "e2e_")
 		open := func() storage.Storage {
-			s, err := postgres.Open(ctx, u.String())
+			s, err := postgres.Open(ctx, dbURL)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,23 +2,21 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/otpidp/otpidp/provider/auth"
 	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/storage/postgres/pgtest"
 )
 
 // cli runs otpidp commands against one fresh database.
@@ -537,32 +535,8 @@ func TestPostgres(t *testing.T) {
 	b := make([]byte, 8)
 	rand.Read(b)
 	suffix := hex.EncodeToString(b)
-	schema := "cli_" + suffix
-	admin, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatalf("PostgreSQL at OTPIDP_TEST_DATABASE_URL is unreachable: %v", err)
-	}
-	if _, err := admin.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-
 	c := newCLI(t)
-	c.dbURL = u.String()
+	c.dbURL = pgtest.SchemaURL(t, base, "cli_")
 	c.env["OTPIDP_DATABASE_URL"] = c.dbURL
 	name := "cli-test-" + suffix
 
@@ -577,8 +551,13 @@ func TestPostgres(t *testing.T) {
 	if list := c.listJSON(); len(list) != 0 {
 		t.Errorf("client list after remove = %+v, want none", list)
 	}
+	conn, err := pgx.Connect(t.Context(), c.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
 	var n int
-	if err := admin.QueryRow(t.Context(), "SELECT count(*) FROM "+schema+".schema_migrations").Scan(&n); err != nil || n == 0 {
-		t.Errorf("migrations in schema %s: %d, %v", schema, n, err)
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n == 0 {
+		t.Errorf("migrations in the test schema: %d, %v", n, err)
 	}
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/oauth2"
 
 	"github.com/otpidp/otpidp/provider"
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/storage/postgres"
+	"github.com/otpidp/otpidp/storage/postgres/pgtest"
 )
 
 // sharedPostgres opens n stores, each with its own connection pool, on one new schema of the
@@ -35,32 +33,10 @@ func sharedPostgres(t *testing.T, n int) []storage.Storage {
 		t.Skip("OTPIDP_TEST_DATABASE_URL is not set")
 	}
 	ctx := t.Context()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "cluster_" + hex.EncodeToString(b)
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL at OTPIDP_TEST_DATABASE_URL is unreachable: %v", err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	dbURL := pgtest.SchemaURL(t, base, "cluster_")
 	stores := make([]storage.Storage, n)
 	for i := range stores {
-		s, err := postgres.Open(ctx, u.String())
+		s, err := postgres.Open(ctx, dbURL)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"html"
 	"io"
@@ -21,13 +20,13 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/oauth2"
 
 	"github.com/otpidp/otpidp/provider"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/storage/postgres"
+	"github.com/otpidp/otpidp/storage/postgres/pgtest"
 	"github.com/otpidp/otpidp/storage/sqlite"
 )
 
@@ -151,31 +150,7 @@ func stores(t testing.TB) map[string]func(t testing.TB) storage.Storage {
 // freshPostgres opens a store on a new, empty schema of the test database.
 func freshPostgres(t testing.TB, base string) storage.Storage {
 	t.Helper()
-	ctx := t.Context()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "e2e_" + hex.EncodeToString(b)
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL at OTPIDP_TEST_DATABASE_URL is unreachable: %v", err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := postgres.Open(ctx, u.String())
+	s, err := postgres.Open(t.Context(), pgtest.SchemaURL(t, base, "e2e_"))
 	if err != nil {
 		t.Fatal(err)
 	}

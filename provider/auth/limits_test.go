@@ -2,23 +2,20 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/netip"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/otpidp/otpidp/provider/reqinfo"
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/storage/postgres"
+	"github.com/otpidp/otpidp/storage/postgres/pgtest"
 )
 
 // limitStores are the backends every limit is tested on: SQLite always, PostgreSQL when
@@ -35,27 +32,7 @@ func limitStores(t *testing.T) map[string]func(t *testing.T) storage.Storage {
 	}
 	m["postgres"] = func(t *testing.T) storage.Storage {
 		ctx := t.Context()
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "auth_" + hex.EncodeToString(b)
-		admin, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatalf("PostgreSQL is unreachable: %v", err)
-		}
-		if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_, _ = admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			admin.Close(ctx)
-		})
-		u, _ := url.Parse(base)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		s, err := postgres.Open(ctx, u.String())
+		s, err := postgres.Open(ctx, pgtest.SchemaURL(t, base, "auth_"))
 		if err != nil {
 			t.Fatal(err)
 		}
