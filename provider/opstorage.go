@@ -496,13 +496,15 @@ func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.In
 	return nil
 }
 
-// GetPrivateClaimsFromScopes adds no claims. The library calls it only while it builds a JWT
-// access token, just before it asks SigningKey for that token's key.
+// GetPrivateClaimsFromScopes adds no claims. The library calls it only while it builds its own
+// JWT access tokens, which otpidp does not use (at+jwt tokens come from jwtaccess.go).
 func (s *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
 	return nil, nil
 }
 
-// GetKeyByIDAndClientID: private_key_jwt client authentication is not offered (yet).
+// GetKeyByIDAndClientID refuses: zitadel's own private_key_jwt check is never reached, because
+// clientassertion.go checks every client assertion (aud, exp, single-use jti) before the library
+// sees the request.
 func (s *opStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
 	return nil, oidc.ErrInvalidClient().WithDescription("private_key_jwt is not supported")
 }
