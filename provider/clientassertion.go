@@ -255,7 +255,7 @@ func (c *clientKeyCache) keys(ctx context.Context, prof storage.ClientProfile, k
 }
 
 func (c *clientKeyCache) fetch(ctx context.Context, uri string) (jose.JSONWebKeySet, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, jwksFetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
@@ -270,9 +270,12 @@ func (c *clientKeyCache) fetch(ctx context.Context, uri string) (jose.JSONWebKey
 	if resp.StatusCode != http.StatusOK {
 		return jose.JSONWebKeySet{}, fmt.Errorf("fetch client JWKS: status %d", resp.StatusCode)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSSize+1))
 	if err != nil {
 		return jose.JSONWebKeySet{}, fmt.Errorf("fetch client JWKS: %w", err)
+	}
+	if len(b) > maxJWKSSize {
+		return jose.JSONWebKeySet{}, fmt.Errorf("fetch client JWKS: larger than %d bytes", maxJWKSSize)
 	}
 	return parseClientJWKS(b)
 }

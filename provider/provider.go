@@ -38,6 +38,10 @@ type Config struct {
 	DeviceCodeTTL      time.Duration // [10m] device authorizations (RFC 8628)
 	DevicePollInterval time.Duration // [5s] how often devices may poll
 	DevicePath         string        // ["/device"] where users type a device's user code
+	// JWKSAllowLoopback lets clients' jwks_uri be fetched from loopback addresses (a
+	// development issuer on this machine). Private, link-local and other non-public
+	// addresses are refused regardless.
+	JWKSAllowLoopback bool
 
 	// BrowserFromContext returns the hash of the browser-binding cookie of the request whose
 	// context this is (the ui package sets it). Authorization requests are bound to it.
@@ -175,7 +179,7 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 		return nil, fmt.Errorf("openid provider: %w", err)
 	}
 	prov := &Provider{op: p, storage: st, issuer: cfg.Issuer,
-		clientKeys: &clientKeyCache{http: &http.Client{Timeout: 5 * time.Second}, now: cfg.Now, sets: map[string]fetchedKeys{}}}
+		clientKeys: &clientKeyCache{http: newJWKSHTTPClient(cfg.JWKSAllowLoopback || isLoopbackHost(u.Hostname())), now: cfg.Now, sets: map[string]fetchedKeys{}}}
 	prov.handler = prov.wrap(prov.routes())
 	return prov, nil
 }

@@ -146,7 +146,8 @@ func safeFileName(name string) string {
 	return b.String()
 }
 
-// handleCodesDone clears the codes and goes on: to the app that sent the user, or the account.
+// handleCodesDone clears the codes and goes on: to the app that sent the user, back to the
+// device page when the registration started there, or the account.
 func (u *UI) handleCodesDone(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "codes") {
 		return
@@ -158,7 +159,7 @@ func (u *UI) handleCodesDone(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, u.cookie(u.reveal, "", -time.Second))
 	id := r.PostFormValue("authRequestID")
 	if id == "" {
-		seeOther(w, r, "/account")
+		seeOther(w, r, u.afterSignIn(w, r))
 		return
 	}
 	if _, ok := u.authRequest(w, r, id); !ok {
@@ -229,5 +230,7 @@ func (u *UI) handleNewCodes(w http.ResponseWriter, r *http.Request) {
 		u.internalError(w, r, err)
 		return
 	}
+	// Codes asked for on the account page lead back there, not to a device page left behind.
+	http.SetCookie(w, u.cookie(u.deviceCookie(), "", -time.Second))
 	seeOther(w, r, "/recovery-codes")
 }

@@ -500,6 +500,33 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("amr after the reset = %s", amr)
 	}
 
+	// The device page (RFC 8628): a mistyped code, then the right one, then the approval.
+	_, tv := deviceClient(t, ts)
+	dev := startDevice(t, ts, tv)
+	s.navigate(ts.issuer + "/device")
+	s.waitFor(ts.issuer + "/device")
+	s.check("device")
+	s.fill("#user_code", "BBBB-BBBB")
+	s.submit("/device")
+	s.waitFor(ts.issuer + "/device")
+	if focus := evalAs[string](s, `document.activeElement.id`); focus != "user_code" || s.text("#user_code-error") == "" {
+		t.Errorf("a wrong device code: focus on %q, error %q", focus, s.text("#user_code-error"))
+	}
+	s.check("device-error")
+	s.fill("#user_code", strings.ToLower(dev.UserCode))
+	s.submit("/device")
+	s.waitFor(ts.issuer + "/device")
+	if main := s.text("main"); !strings.Contains(main, "TV app") || !strings.Contains(main, dev.UserCode) {
+		t.Errorf("the device approval page does not name the app and the code:\n%s", main)
+	}
+	s.check("device-approve")
+	s.click(`button[value="allow"]`)
+	s.waitFor(ts.issuer + "/device")
+	if !strings.Contains(s.text("main"), "Device connected") {
+		t.Errorf("after approving the device: %q", s.text("main"))
+	}
+	s.check("device-done")
+
 	// Errors and Spanish.
 	s.navigate(ts.issuer + "/no/such/page")
 	s.waitFor(ts.issuer + "/no/such/page")

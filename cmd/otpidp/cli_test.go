@@ -132,7 +132,8 @@ func TestClientAddText(t *testing.T) {
 	}
 	listJSON := c.ok("", "client", "list", "--json")
 	for name, out := range map[string]string{"client list": list, "client list --json": listJSON} {
-		if strings.Contains(out, secret) || strings.Contains(out, "client_secret") {
+		// (client_secret_basic, the auth method, is no secret.)
+		if strings.Contains(out, secret) || strings.Contains(out, `"client_secret"`) || strings.Contains(out, "client_secret:") {
 			t.Errorf("%s shows the secret:\n%s", name, out)
 		}
 	}
@@ -559,5 +560,57 @@ func TestPostgres(t *testing.T) {
 	var n int
 	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n == 0 {
 		t.Errorf("migrations in the test schema: %d, %v", n, err)
+	}
+}
+
+// TestClientListProfiles: client list shows each client's grants, token endpoint auth method,
+// scopes allowlist, ID token algorithm and jwks_uri, in text and JSON, and never a secret.
+func TestClientListProfiles(t *testing.T) {
+	c := newCLI(t)
+	web := c.ok("", "client", "add", "--name", "Web", "--redirect-uri", "https://web.example.com/cb", "--id-token-alg", "ES256")
+	secret := field(t, web, "client_secret")
+	c.ok("", "client", "add", "--name", "Billing", "--grant", "client_credentials", "--scope", "orders:read orders:write",
+		"--jwks-uri", "https://billing.example.com/jwks.json")
+	c.ok("", "client", "add", "--name", "TV", "--public", "--grant", "urn:ietf:params:oauth:grant-type:device_code,refresh_token")
+
+	type row struct{ Name, Auth, Alg, JWKSURI, Grants, Scopes string }
+	var got []row
+	for _, l := range c.listJSON() {
+		got = append(got, row{l.Name, l.AuthMethod, l.IDTokenAlg, l.JWKSURI, strings.Join(l.GrantTypes, ","), strings.Join(l.Scopes, " ")})
+	}
+	want := []row{
+		{"Web", "client_secret_basic", "ES256", "", "authorization_code,refresh_token", ""},
+		{"Billing", "private_key_jwt", "", "https://billing.example.com/jwks.json", "client_credentials", "orders:read orders:write"},
+		{"TV", "none", "RS256", "", "urn:ietf:params:oauth:grant-type:device_code,refresh_token", ""},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("client list --json (-want +got):\n%s", diff)
+	}
+
+	text := c.ok("", "client", "list")
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("client list: want a header and 3 rows:\n%s", text)
+	}
+	for _, w := range []string{"GRANTS", "AUTH METHOD", "SCOPES", "ID TOKEN ALG", "JWKS URI"} {
+		if !strings.Contains(lines[0], w) {
+			t.Errorf("client list header lacks %q: %s", w, lines[0])
+		}
+	}
+	for i, words := range [][]string{
+		{"Web", "client_secret_basic", "ES256", "https://web.example.com/cb"},
+		{"Billing", "client_credentials", "private_key_jwt", "orders:read orders:write", "https://billing.example.com/jwks.json"},
+		{"TV", "public", "none", "RS256", "urn:ietf:params:oauth:grant-type:device_code,refresh_token"},
+	} {
+		for _, w := range words {
+			if !strings.Contains(lines[i+1], w) {
+				t.Errorf("client list row %d lacks %q: %s", i+1, w, lines[i+1])
+			}
+		}
+	}
+	for name, out := range map[string]string{"client list": text, "client list --json": c.ok("", "client", "list", "--json")} {
+		if strings.Contains(out, secret) || strings.Contains(out, `"client_secret"`) {
+			t.Errorf("%s shows a secret:\n%s", name, out)
+		}
 	}
 }

@@ -187,30 +187,31 @@ func runClientList(ctx context.Context, args []string, getenv func(string) strin
 		return fmt.Errorf("list clients: %w", err)
 	}
 
-	if *asJSON {
-		out := make([]clientJSON, 0, len(clients))
-		for _, c := range clients {
-			out = append(out, clientJSON{
-				ClientID:               c.ID,
-				Name:                   c.Name,
-				RedirectURIs:           nonNil(c.RedirectURIs),
-				PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
-				Public:                 c.Public,
-				FirstParty:             c.FirstParty,
-				GrantTypes:             nonNil(c.GrantTypes),
-				AccessTokenFormat:      c.AccessTokenFormat,
-				CreatedAt:              c.CreatedAt.UTC(),
-			})
+	listed := make([]clientJSON, 0, len(clients))
+	for _, c := range clients {
+		prof, err := store.GetClientProfile(ctx, c.ID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("list clients: profile of %q: %w", c.ID, err)
 		}
-		return writeJSON(stdout, out)
+		listed = append(listed, listedClient(c, prof))
+	}
+	if *asJSON {
+		return writeJSON(stdout, listed)
 	}
 	if len(clients) == 0 {
 		fmt.Fprintln(stdout, "No clients. Register one with: otpidp client add --name NAME --redirect-uri URI")
 		return nil
 	}
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tGRANTS\tACCESS TOKEN\tREDIRECT URIS\tCREATED")
-	for _, c := range clients {
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tGRANTS\tAUTH METHOD\tSCOPES\tID TOKEN ALG\tJWKS URI\tACCESS TOKEN\tREDIRECT URIS\tCREATED")
+	for i, c := range clients {
+		l := listed[i]
 		kind := "confidential"
 		if c.Public {
 			kind = "public"
@@ -218,8 +219,13 @@ func runClientList(ctx context.Context, args []string, getenv func(string) strin
 		if c.FirstParty {
 			kind += ",first-party"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, oneLine(c.Name), kind,
-			strings.Join(c.GrantTypes, ","), c.AccessTokenFormat, strings.Join(c.RedirectURIs, " "),
+		jwks := l.JWKSURI
+		if jwks == "" && l.AuthMethod == provider.AuthMethodPrivateKeyJWT {
+			jwks = "(inline)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, oneLine(c.Name), kind,
+			dash(strings.Join(c.GrantTypes, ",")), l.AuthMethod, dash(strings.Join(l.Scopes, " ")),
+			dash(l.IDTokenAlg), dash(oneLine(jwks)), c.AccessTokenFormat, dash(strings.Join(c.RedirectURIs, " ")),
 			c.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
@@ -283,6 +289,34 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // clientAuthMethod is the token_endpoint_auth_method the spec registers.
+// listedClient is a stored client as client list shows it: never its secret (only a hash is
+// stored anyway) nor its inline keys.
+func listedClient(c storage.Client, p storage.ClientProfile) clientJSON {
+	spec := provider.ClientSpec{
+		Public: c.Public, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes,
+		JWKSURI: p.JWKSURI, IDTokenAlg: p.IDTokenAlg,
+	}
+	auth := clientAuthMethod(spec)
+	if p.AuthMethod != "" {
+		auth = p.AuthMethod
+	}
+	return clientJSON{
+		ClientID:               c.ID,
+		Name:                   c.Name,
+		RedirectURIs:           nonNil(c.RedirectURIs),
+		PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
+		Public:                 c.Public,
+		FirstParty:             c.FirstParty,
+		GrantTypes:             nonNil(c.GrantTypes),
+		AccessTokenFormat:      c.AccessTokenFormat,
+		Scopes:                 p.Scopes,
+		AuthMethod:             auth,
+		JWKSURI:                p.JWKSURI,
+		IDTokenAlg:             idTokenAlg(spec),
+		CreatedAt:              c.CreatedAt.UTC(),
+	}
+}
+
 func clientAuthMethod(spec provider.ClientSpec) string {
 	switch {
 	case spec.Public:

@@ -152,6 +152,41 @@ func TestDeviceGrant(t *testing.T) {
 					t.Fatalf("an approved user code typed again: %d", again.status)
 				}
 			})
+			t.Run("register then approve", func(t *testing.T) {
+				// A new user types the code, registers instead of signing in, saves the
+				// recovery codes and lands back on the device page, the code pre-filled.
+				resp := startDevice(t, ts, rp)
+				nb := newBrowser(t)
+				login := nb.submit(nb.get(resp.VerificationURIComplete), "/device", map[string]string{"user_code": resp.UserCode})
+				if login.url.Path != "/login" {
+					t.Fatalf("not signed in: want the login page, got %d %s", login.status, login.url)
+				}
+				const phone = "+14155552699"
+				codePage := nb.submit(nb.get(ts.issuer+"/register"), "/register", map[string]string{"name": testName, "phone": phone, "password": testPassword})
+				codes := nb.submit(codePage, "/code", map[string]string{"code": ts.sms.lastCode(t, phone)})
+				if codes.url.Path != "/recovery-codes" {
+					t.Fatalf("after registering: want the recovery codes, got %d %s", codes.status, codes.url)
+				}
+				back := nb.submit(codes, "/recovery-codes", nil)
+				if back.url.Path != "/device" || !strings.Contains(back.body, `value="`+resp.UserCode+`"`) {
+					t.Fatalf("after saving the codes: want the device page with the code, got %d %s", back.status, back.url)
+				}
+				confirm := nb.submit(back, "/device", map[string]string{"user_code": resp.UserCode})
+				if done := nb.submit(confirm, "/device/decision", map[string]string{"decision": "allow"}); !strings.Contains(done.body, "Device connected") {
+					t.Fatalf("approve: %d\n%s", done.status, done.body)
+				}
+				// New codes from the account page lead back to the account, even with a device
+				// code left behind from a sign-in that went elsewhere.
+				issuerURL, _ := url.Parse(ts.issuer)
+				nb.client.Jar.SetCookies(issuerURL, []*http.Cookie{{Name: "otpidp-device", Value: strings.ReplaceAll(startDevice(t, ts, rp).UserCode, "-", ""), Path: "/"}})
+				again := nb.submit(nb.get(ts.issuer+"/account"), "/account/recovery-codes", nil)
+				if again.url.Path != "/recovery-codes" {
+					t.Fatalf("new codes: %d %s", again.status, again.url)
+				}
+				if done := nb.submit(again, "/recovery-codes", nil); done.url.Path != "/account" {
+					t.Fatalf("after new codes: want the account page, got %d %s", done.status, done.url)
+				}
+			})
 			t.Run("deny", func(t *testing.T) {
 				resp := startDevice(t, ts, rp)
 				confirm := typeCode(t, b, ts, resp.UserCode)
