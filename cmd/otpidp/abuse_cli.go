@@ -56,11 +56,7 @@ func runSMS(ctx context.Context, args []string, getenv func(string) string, stdo
 	} else if fs.NArg() > 0 {
 		return flagUsageFailure(fs, "sms %s: unexpected argument %q", sub, fs.Arg(0))
 	}
-	cfg, err := cf.load(getenv, stderr)
-	if err != nil {
-		return err
-	}
-	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	_, store, err := cf.openStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -145,11 +141,7 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		q.Since = t
 	}
-	cfg, err := cf.load(getenv, stderr)
-	if err != nil {
-		return err
-	}
-	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	_, store, err := cf.openStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

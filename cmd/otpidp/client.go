@@ -105,11 +105,7 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 	if err := spec.Validate(); err != nil {
 		return clientSpecFailure(fs, err)
 	}
-	cfg, err := cf.load(getenv, stderr)
-	if err != nil {
-		return err
-	}
-	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	cfg, store, err := cf.openStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -173,11 +169,7 @@ func runClientList(ctx context.Context, args []string, getenv func(string) strin
 	if fs.NArg() > 0 {
 		return flagUsageFailure(fs, "client list: unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := cf.load(getenv, stderr)
-	if err != nil {
-		return err
-	}
-	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	_, store, err := cf.openStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -258,11 +250,7 @@ func runClientRemove(ctx context.Context, args []string, getenv func(string) str
 	if fs.NArg() > 0 {
 		return flagUsageFailure(fs, "client remove: unexpected argument %q (one ID at a time)", fs.Arg(0))
 	}
-	cfg, err := cf.load(getenv, stderr)
-	if err != nil {
-		return err
-	}
-	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	_, store, err := cf.openStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

@@ -139,11 +139,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if fs.NArg() > 0 {
 		return flagUsageFailure(fs, "keys %s: unexpected argument %q", sub, fs.Arg(0))
 	}
-	cfg, err := cf.load(getenv, stderr)
-	if err != nil {
-		return err
-	}
-	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	cfg, store, err := cf.openStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

@@ -90,11 +90,7 @@ func runSMSStats(ctx context.Context, args []string, getenv func(string) string,
 	if *since <= 0 {
 		return flagUsageFailure(fs, "sms stats: --since must be positive, like 24h or 168h")
 	}
-	cfg, err := cf.load(getenv, stderr)
-	if err != nil {
-		return err
-	}
-	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	_, store, err := cf.openStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/storage/postgres"
@@ -45,4 +46,18 @@ func openMigratedStore(ctx context.Context, databaseURL string) (storage.Storage
 		return nil, errors.Join(fmt.Errorf("migrate database %s: %w", redactDatabaseURL(databaseURL), err), s.Close())
 	}
 	return s, nil
+}
+
+// openStore loads a command's configuration and opens its store, migrated: what every command
+// but serve starts with.
+func (cf *configFlags) openStore(ctx context.Context, getenv func(string) string, stderr io.Writer) (Config, storage.Storage, error) {
+	cfg, err := cf.load(getenv, stderr)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return cfg, store, nil
 }
