@@ -108,23 +108,9 @@ func (p *Provider) verifyClientAssertion(r *http.Request) (string, error) {
 		return "", errors.New("no registered key verifies the signature")
 	}
 	now := p.storage.now()
-	tokenEndpoint := p.issuer + p.op.TokenEndpoint().Relative()
-	if !slices.Contains(claims.Audience, p.issuer) && !slices.Contains(claims.Audience, tokenEndpoint) {
-		return "", errors.New("aud names neither the issuer nor the token endpoint")
-	}
-	if claims.Expiry == nil {
-		return "", errors.New("exp is required")
-	}
-	exp := claims.Expiry.Time()
-	switch {
-	case !exp.Add(assertionLeeway).After(now):
-		return "", errors.New("the assertion has expired")
-	case exp.Sub(now) > maxAssertionLifetime+assertionLeeway:
-		return "", fmt.Errorf("exp is more than %s away", maxAssertionLifetime)
-	case claims.NotBefore != nil && claims.NotBefore.Time().After(now.Add(assertionLeeway)):
-		return "", errors.New("the assertion is not valid yet (nbf)")
-	case claims.ID == "" || len(claims.ID) > 200:
-		return "", errors.New("jti is required (at most 200 characters)")
+	exp, err := p.checkAssertionClaims(claims, now)
+	if err != nil {
+		return "", err
 	}
 	err = p.storage.store.UseAssertionID(ctx, clientID, claims.ID, exp.Add(assertionLeeway), now)
 	if errors.Is(err, storage.ErrAlreadyUsed) {
@@ -134,6 +120,29 @@ func (p *Provider) verifyClientAssertion(r *http.Request) (string, error) {
 		return "", err
 	}
 	return clientID, nil
+}
+
+// checkAssertionClaims checks aud, exp, nbf and jti of a verified assertion; it returns exp.
+func (p *Provider) checkAssertionClaims(claims jwt.Claims, now time.Time) (time.Time, error) {
+	tokenEndpoint := p.issuer + p.op.TokenEndpoint().Relative()
+	if !slices.Contains(claims.Audience, p.issuer) && !slices.Contains(claims.Audience, tokenEndpoint) {
+		return time.Time{}, errors.New("aud names neither the issuer nor the token endpoint")
+	}
+	if claims.Expiry == nil {
+		return time.Time{}, errors.New("exp is required")
+	}
+	exp := claims.Expiry.Time()
+	switch {
+	case !exp.Add(assertionLeeway).After(now):
+		return time.Time{}, errors.New("the assertion has expired")
+	case exp.Sub(now) > maxAssertionLifetime+assertionLeeway:
+		return time.Time{}, fmt.Errorf("exp is more than %s away", maxAssertionLifetime)
+	case claims.NotBefore != nil && claims.NotBefore.Time().After(now.Add(assertionLeeway)):
+		return time.Time{}, errors.New("the assertion is not valid yet (nbf)")
+	case claims.ID == "" || len(claims.ID) > 200:
+		return time.Time{}, errors.New("jti is required (at most 200 characters)")
+	}
+	return exp, nil
 }
 
 // clientKeyCache holds the JWK Sets fetched from clients' jwks_uri for a few minutes; an

@@ -211,31 +211,8 @@ func (p *Provider) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	}
 	now := p.storage.now()
 	d, early, err := p.storage.store.PollDeviceAuthorization(ctx, hashValue(code), p.storage.cfg.minPollGap(), now)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		p.deviceError(w, r, oidc.ErrInvalidGrant().WithDescription("invalid device code"))
-		return
-	case err != nil:
-		p.deviceError(w, r, oidc.ErrServerError().WithParent(err))
-		return
-	case d.ClientID != c.ID:
-		p.deviceError(w, r, oidc.ErrInvalidGrant().WithDescription("invalid device code"))
-		return
-	case !d.UsedAt.IsZero():
-		p.storage.log.WarnContext(ctx, "device code presented again after its tokens were issued", "client_id", c.ID, "device_authorization_id", d.ID)
-		p.deviceError(w, r, oidc.ErrInvalidGrant().WithDescription("the device code was already used"))
-		return
-	case !d.ExpiresAt.After(now):
-		p.deviceError(w, r, oidc.ErrExpiredDeviceCode())
-		return
-	case early:
-		p.deviceError(w, r, oidc.ErrSlowDown().WithDescription("poll no more often than the interval, plus 5 seconds from now on"))
-		return
-	case !d.DeniedAt.IsZero():
-		p.deviceError(w, r, oidc.ErrAccessDenied().WithDescription("the user denied the request"))
-		return
-	case d.ApprovedAt.IsZero():
-		p.deviceError(w, r, oidc.ErrAuthorizationPending())
+	if oerr := p.pollAnswer(r, c, d, early, err, now); oerr != nil {
+		p.deviceError(w, r, oerr)
 		return
 	}
 	switch err := p.storage.store.ConsumeDeviceAuthorization(ctx, d.ID, now); {
@@ -272,4 +249,29 @@ func (p *Provider) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	httphelper.MarshalJSON(w, resp)
+}
+
+// pollAnswer is the error a poll gets while the device code cannot be redeemed (RFC 8628
+// §3.5); nil when the user approved it.
+func (p *Provider) pollAnswer(r *http.Request, c storage.Client, d storage.DeviceAuthorization, early bool, err error, now time.Time) *oidc.Error {
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return oidc.ErrInvalidGrant().WithDescription("invalid device code")
+	case err != nil:
+		return oidc.ErrServerError().WithParent(err)
+	case d.ClientID != c.ID:
+		return oidc.ErrInvalidGrant().WithDescription("invalid device code")
+	case !d.UsedAt.IsZero():
+		p.storage.log.WarnContext(r.Context(), "device code presented again after its tokens were issued", "client_id", c.ID, "device_authorization_id", d.ID)
+		return oidc.ErrInvalidGrant().WithDescription("the device code was already used")
+	case !d.ExpiresAt.After(now):
+		return oidc.ErrExpiredDeviceCode()
+	case early:
+		return oidc.ErrSlowDown().WithDescription("poll no more often than the interval, plus 5 seconds from now on")
+	case !d.DeniedAt.IsZero():
+		return oidc.ErrAccessDenied().WithDescription("the user denied the request")
+	case d.ApprovedAt.IsZero():
+		return oidc.ErrAuthorizationPending()
+	}
+	return nil
 }
