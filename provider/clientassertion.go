@@ -2,12 +2,10 @@ package provider
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -34,10 +32,9 @@ import (
 //   - exp is in the future and at most maxAssertionLifetime away; nbf, when present, has passed;
 //   - jti is present and used once: the store records it until exp, atomically.
 //
-// Every failure answers 401 invalid_client. A verified request then continues as a
-// client_secret_post request whose "secret" is a random proof that lives in the request's
-// context only, so the library's flows (code, refresh, client_credentials, revocation) run
-// unchanged.
+// Every failure answers 401 invalid_client. How a verified request then continues through
+// the library (as client_secret_post with a one-request proof) is the zitadel seam's
+// (zitadel_seam.go, 4: clientAssertions).
 
 const (
 	// maxAssertionLifetime bounds exp - now. zitadel's relying party signs assertions for an
@@ -46,72 +43,6 @@ const (
 	// assertionLeeway is the clock skew allowed on exp and nbf.
 	assertionLeeway = 30 * time.Second
 )
-
-type assertionKey struct{}
-
-type assertionProof struct {
-	clientID string
-	proof    string
-}
-
-// assertedClient reports whether this request's client assertion authenticated clientID.
-func assertedClient(ctx context.Context, clientID string) bool {
-	p, ok := ctx.Value(assertionKey{}).(assertionProof)
-	return ok && clientID != "" && p.clientID == clientID
-}
-
-// checkAssertionProof reports whether secret is this request's proof for clientID.
-func checkAssertionProof(ctx context.Context, clientID, secret string) bool {
-	p, ok := ctx.Value(assertionKey{}).(assertionProof)
-	return ok && clientID != "" && p.clientID == clientID &&
-		subtle.ConstantTimeCompare([]byte(p.proof), []byte(secret)) == 1
-}
-
-// clientAssertions verifies client assertions on the paths given, before the handlers see them.
-func (p *Provider) clientAssertions(paths map[string]bool, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !paths[r.URL.Path] || r.Method != http.MethodPost {
-			next.ServeHTTP(w, r)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("cannot parse the form"))
-			return
-		}
-		form := r.PostForm
-		if form.Get("client_assertion") == "" && form.Get("client_assertion_type") == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		clientID, err := p.verifyClientAssertion(r)
-		if err != nil {
-			p.storage.log.InfoContext(r.Context(), "client assertion refused", "path", r.URL.Path, "reason", err.Error())
-			if _, _, basic := r.BasicAuth(); basic {
-				w.Header().Set("WWW-Authenticate", `Basic realm="`+p.issuer+`"`)
-			}
-			writeOAuthError(w, http.StatusUnauthorized, oidc.ErrInvalidClient().WithDescription("client authentication failed"))
-			return
-		}
-		proof, err := randomToken()
-		if err != nil {
-			writeOAuthError(w, http.StatusInternalServerError, oidc.ErrServerError())
-			return
-		}
-		// From here on the request is a client_secret_post request of clientID.
-		rewritten := url.Values{}
-		for k, v := range form {
-			if k != "client_assertion" && k != "client_assertion_type" {
-				rewritten[k] = v
-			}
-		}
-		rewritten.Set("client_id", clientID)
-		rewritten.Set("client_secret", proof)
-		r = r.WithContext(context.WithValue(r.Context(), assertionKey{}, assertionProof{clientID, proof}))
-		r.PostForm, r.Form = rewritten, rewritten
-		next.ServeHTTP(w, r)
-	})
-}
 
 // verifyClientAssertion returns the client the request's assertion authenticates.
 func (p *Provider) verifyClientAssertion(r *http.Request) (string, error) {
@@ -177,23 +108,9 @@ func (p *Provider) verifyClientAssertion(r *http.Request) (string, error) {
 		return "", errors.New("no registered key verifies the signature")
 	}
 	now := p.storage.now()
-	tokenEndpoint := p.issuer + p.op.TokenEndpoint().Relative()
-	if !slices.Contains(claims.Audience, p.issuer) && !slices.Contains(claims.Audience, tokenEndpoint) {
-		return "", errors.New("aud names neither the issuer nor the token endpoint")
-	}
-	if claims.Expiry == nil {
-		return "", errors.New("exp is required")
-	}
-	exp := claims.Expiry.Time()
-	switch {
-	case !exp.Add(assertionLeeway).After(now):
-		return "", errors.New("the assertion has expired")
-	case exp.Sub(now) > maxAssertionLifetime+assertionLeeway:
-		return "", fmt.Errorf("exp is more than %s away", maxAssertionLifetime)
-	case claims.NotBefore != nil && claims.NotBefore.Time().After(now.Add(assertionLeeway)):
-		return "", errors.New("the assertion is not valid yet (nbf)")
-	case claims.ID == "" || len(claims.ID) > 200:
-		return "", errors.New("jti is required (at most 200 characters)")
+	exp, err := p.checkAssertionClaims(claims, now)
+	if err != nil {
+		return "", err
 	}
 	err = p.storage.store.UseAssertionID(ctx, clientID, claims.ID, exp.Add(assertionLeeway), now)
 	if errors.Is(err, storage.ErrAlreadyUsed) {
@@ -203,6 +120,29 @@ func (p *Provider) verifyClientAssertion(r *http.Request) (string, error) {
 		return "", err
 	}
 	return clientID, nil
+}
+
+// checkAssertionClaims checks aud, exp, nbf and jti of a verified assertion; it returns exp.
+func (p *Provider) checkAssertionClaims(claims jwt.Claims, now time.Time) (time.Time, error) {
+	tokenEndpoint := p.issuer + p.op.TokenEndpoint().Relative()
+	if !slices.Contains(claims.Audience, p.issuer) && !slices.Contains(claims.Audience, tokenEndpoint) {
+		return time.Time{}, errors.New("aud names neither the issuer nor the token endpoint")
+	}
+	if claims.Expiry == nil {
+		return time.Time{}, errors.New("exp is required")
+	}
+	exp := claims.Expiry.Time()
+	switch {
+	case !exp.Add(assertionLeeway).After(now):
+		return time.Time{}, errors.New("the assertion has expired")
+	case exp.Sub(now) > maxAssertionLifetime+assertionLeeway:
+		return time.Time{}, fmt.Errorf("exp is more than %s away", maxAssertionLifetime)
+	case claims.NotBefore != nil && claims.NotBefore.Time().After(now.Add(assertionLeeway)):
+		return time.Time{}, errors.New("the assertion is not valid yet (nbf)")
+	case claims.ID == "" || len(claims.ID) > 200:
+		return time.Time{}, errors.New("jti is required (at most 200 characters)")
+	}
+	return exp, nil
 }
 
 // clientKeyCache holds the JWK Sets fetched from clients' jwks_uri for a few minutes; an

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"math/big"
@@ -15,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/otpidp/otpidp/provider/oautherr"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -105,7 +105,6 @@ func (p *Provider) authenticateDeviceClient(r *http.Request) (storage.Client, *o
 // deviceError answers an OAuth error: 401 for invalid_client, 500 for server_error (logged
 // with its cause), else 400.
 func (p *Provider) deviceError(w http.ResponseWriter, r *http.Request, e *oidc.Error) {
-	w.Header().Set("Cache-Control", "no-store")
 	status := http.StatusBadRequest
 	switch e.ErrorType {
 	case oidc.InvalidClient:
@@ -114,14 +113,14 @@ func (p *Provider) deviceError(w http.ResponseWriter, r *http.Request, e *oidc.E
 		status = http.StatusInternalServerError
 		p.storage.log.ErrorContext(r.Context(), "device grant", "path", r.URL.Path, "error", e.Unwrap())
 	}
-	writeOAuthError(w, status, e)
+	oautherr.Write(w, status, e)
 }
 
 // handleDeviceAuthorization serves the device authorization endpoint (RFC 8628 §3.1, §3.2).
 func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the device authorization endpoint takes POST only"))
+		oautherr.Write(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the device authorization endpoint takes POST only"))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -193,17 +192,6 @@ func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Requ
 	})
 }
 
-// handleToken sends device code token requests to handleDeviceToken, the rest to the library.
-func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && r.PostFormValue("grant_type") == GrantDeviceCode {
-		p.handleDeviceToken(w, r)
-		return
-	}
-	p.op.ServeHTTP(w, r)
-}
-
-type deviceFamilyKey struct{}
-
 // handleDeviceToken answers a device's poll (RFC 8628 §3.4, §3.5).
 func (p *Provider) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -223,31 +211,8 @@ func (p *Provider) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	}
 	now := p.storage.now()
 	d, early, err := p.storage.store.PollDeviceAuthorization(ctx, hashValue(code), p.storage.cfg.minPollGap(), now)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		p.deviceError(w, r, oidc.ErrInvalidGrant().WithDescription("invalid device code"))
-		return
-	case err != nil:
-		p.deviceError(w, r, oidc.ErrServerError().WithParent(err))
-		return
-	case d.ClientID != c.ID:
-		p.deviceError(w, r, oidc.ErrInvalidGrant().WithDescription("invalid device code"))
-		return
-	case !d.UsedAt.IsZero():
-		p.storage.log.WarnContext(ctx, "device code presented again after its tokens were issued", "client_id", c.ID, "device_authorization_id", d.ID)
-		p.deviceError(w, r, oidc.ErrInvalidGrant().WithDescription("the device code was already used"))
-		return
-	case !d.ExpiresAt.After(now):
-		p.deviceError(w, r, oidc.ErrExpiredDeviceCode())
-		return
-	case early:
-		p.deviceError(w, r, oidc.ErrSlowDown().WithDescription("poll no more often than the interval, plus 5 seconds from now on"))
-		return
-	case !d.DeniedAt.IsZero():
-		p.deviceError(w, r, oidc.ErrAccessDenied().WithDescription("the user denied the request"))
-		return
-	case d.ApprovedAt.IsZero():
-		p.deviceError(w, r, oidc.ErrAuthorizationPending())
+	if oerr := p.pollAnswer(r, c, d, early, err, now); oerr != nil {
+		p.deviceError(w, r, oerr)
 		return
 	}
 	switch err := p.storage.store.ConsumeDeviceAuthorization(ctx, d.ID, now); {
@@ -274,8 +239,8 @@ func (p *Provider) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 		ClientID: c.ID, Scopes: d.Scopes, Expires: d.ExpiresAt, Done: true,
 		Subject: d.UserID, AMR: d.AMR, AuthTime: d.AuthTime,
 	}
-	ctx = context.WithValue(ctx, deviceFamilyKey{}, d.ID)
-	resp, err := op.CreateDeviceTokenResponse(ctx, state, p.op, client)
+	ctx = withDeviceFamily(ctx, d.ID)
+	resp, err := op.CreateDeviceTokenResponse(ctx, state, p.exchanger(ctx), client)
 	if err != nil {
 		p.deviceError(w, r, oidc.DefaultToServerError(err, "cannot issue tokens"))
 		return
@@ -284,4 +249,29 @@ func (p *Provider) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	httphelper.MarshalJSON(w, resp)
+}
+
+// pollAnswer is the error a poll gets while the device code cannot be redeemed (RFC 8628
+// §3.5); nil when the user approved it.
+func (p *Provider) pollAnswer(r *http.Request, c storage.Client, d storage.DeviceAuthorization, early bool, err error, now time.Time) *oidc.Error {
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return oidc.ErrInvalidGrant().WithDescription("invalid device code")
+	case err != nil:
+		return oidc.ErrServerError().WithParent(err)
+	case d.ClientID != c.ID:
+		return oidc.ErrInvalidGrant().WithDescription("invalid device code")
+	case !d.UsedAt.IsZero():
+		p.storage.log.WarnContext(r.Context(), "device code presented again after its tokens were issued", "client_id", c.ID, "device_authorization_id", d.ID)
+		return oidc.ErrInvalidGrant().WithDescription("the device code was already used")
+	case !d.ExpiresAt.After(now):
+		return oidc.ErrExpiredDeviceCode()
+	case early:
+		return oidc.ErrSlowDown().WithDescription("poll no more often than the interval, plus 5 seconds from now on")
+	case !d.DeniedAt.IsZero():
+		return oidc.ErrAccessDenied().WithDescription("the user denied the request")
+	case d.ApprovedAt.IsZero():
+		return oidc.ErrAuthorizationPending()
+	}
+	return nil
 }

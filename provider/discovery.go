@@ -3,6 +3,10 @@ package provider
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/otpidp/otpidp/provider/oautherr"
 )
 
 // discoveryDocument is otpidp's OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3,
@@ -41,7 +45,8 @@ type discoveryDocument struct {
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
-// supportedClaims are the claims otpidp puts in ID tokens and userinfo answers.
+// supportedClaims are the claims otpidp puts in ID tokens and userinfo answers: the one list,
+// for discovery and for the library's op.Config (newOP).
 var supportedClaims = []string{
 	"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "azp",
 	"name", "updated_at", "phone_number", "phone_number_verified",
@@ -83,12 +88,12 @@ func (p *Provider) discovery() discoveryDocument {
 func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		oautherr.Write(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the discovery document takes GET or HEAD only"))
 		return
 	}
 	b, err := json.Marshal(p.discovery())
 	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		oautherr.Write(w, http.StatusInternalServerError, oidc.ErrServerError())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -5,63 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/otpidp/otpidp/storage"
 )
 
 // ID token signing algorithm per client (OpenID Connect Registration's
-// id_token_signed_response_alg): RS256 unless the client registered ES256 or EdDSA. (JWT access
-// tokens do not go through SigningKey: they are ES256 at+jwt made by the token crypto,
-// jwtaccess.go.)
-//
-// zitadel/oidc asks SigningKey(ctx) for the ID token's key without telling it the client. So
-// each request gets a signingChoice in its context (wrap): GetClientByClientID, which the
-// library calls with the authenticated client before it creates any token, records the
-// client's algorithm.
+// id_token_signed_response_alg): RS256 unless the client registered ES256 or EdDSA. How
+// SigningKey learns the client of the ID token it signs is the zitadel seam's
+// (zitadel_seam.go, 2). JWT access tokens do not go through SigningKey: they are ES256 at+jwt
+// (jwtaccess.go).
 
 // idTokenAlgs are the algorithms a client may register for its ID tokens; RS256 is the default.
 var idTokenAlgs = []string{"RS256", "ES256", "EdDSA"}
-
-type signingChoiceKey struct{}
-
-type signingChoice struct {
-	mu         sync.Mutex
-	idTokenAlg string // the client's ID token algorithm; empty: RS256
-}
-
-func withSigningChoice(ctx context.Context) context.Context {
-	return context.WithValue(ctx, signingChoiceKey{}, &signingChoice{})
-}
-
-func signingChoiceFrom(ctx context.Context) *signingChoice {
-	c, _ := ctx.Value(signingChoiceKey{}).(*signingChoice)
-	return c
-}
-
-// clientLoaded records the algorithm of the client the request serves.
-func (c *signingChoice) clientLoaded(p storage.ClientProfile) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	c.idTokenAlg = p.IDTokenAlg
-	c.mu.Unlock()
-}
-
-// next returns the algorithm of the key SigningKey must return now.
-func (c *signingChoice) next() string {
-	if c == nil {
-		return signingAlgorithm
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.idTokenAlg == "" {
-		return signingAlgorithm
-	}
-	return c.idTokenAlg
-}
 
 // ensureAlg creates the first key of alg when the store has none (it signs at once: nothing
 // refers to that algorithm yet). Instances racing on it agree on one key.

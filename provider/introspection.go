@@ -10,6 +10,8 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/otpidp/otpidp/provider/oautherr"
 )
 
 // Introspection (RFC 7662) and UserInfo (OpenID Connect Core §5.3) are otpidp's own, on the
@@ -21,18 +23,18 @@ import (
 func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the introspection endpoint takes POST only"))
+		oautherr.Write(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the introspection endpoint takes POST only"))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("cannot parse the form"))
+		oautherr.Write(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("cannot parse the form"))
 		return
 	}
 	clientID, err := p.authenticateClient(r)
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+p.issuer+`"`)
-		writeOAuthError(w, http.StatusUnauthorized, oidc.ErrInvalidClient().WithDescription("client authentication failed"))
+		oautherr.Write(w, http.StatusUnauthorized, oidc.ErrInvalidClient().WithDescription("client authentication failed"))
 		return
 	}
 	resp := &oidc.IntrospectionResponse{}
@@ -82,7 +84,7 @@ func (p *Provider) decodeAccessToken(ctx context.Context, token string) (string,
 	if token == "" || len(token) > 8<<10 {
 		return "", "", false
 	}
-	if plain, err := p.op.Crypto().Decrypt(token); err == nil {
+	if plain, err := p.tokenCrypto(ctx).Decrypt(token); err == nil {
 		id, subject, ok := strings.Cut(plain, ":")
 		return id, subject, ok && id != "" && !strings.Contains(subject, ":")
 	}
@@ -98,13 +100,13 @@ func (p *Provider) decodeAccessToken(ctx context.Context, token string) (string,
 func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		oautherr.Write(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the userinfo endpoint takes GET or POST only"))
 		return
 	}
 	token, found := bearerToken(w, r)
 	if !found {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="`+p.issuer+`"`)
-		writeOAuthError(w, http.StatusUnauthorized, &oidc.Error{ErrorType: "invalid_token", Description: "no access token"})
+		oautherr.Write(w, http.StatusUnauthorized, &oidc.Error{ErrorType: "invalid_token", Description: "no access token"})
 		return
 	}
 	info := new(oidc.UserInfo)
@@ -114,7 +116,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="`+p.issuer+`", error="invalid_token", error_description="the access token is invalid, expired or revoked"`)
-		writeOAuthError(w, http.StatusUnauthorized, &oidc.Error{ErrorType: "invalid_token", Description: "the access token is invalid, expired or revoked"})
+		oautherr.Write(w, http.StatusUnauthorized, &oidc.Error{ErrorType: "invalid_token", Description: "the access token is invalid, expired or revoked"})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -7,24 +7,21 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
 // JWT access tokens (RFC 9068).
 //
 // zitadel/oidc signs JWT access tokens itself with the ID token key and a "typ: JWT" header,
 // which RFC 9068 §2.1 forbids (it asks for "at+jwt", so that an ID token can never pass for an
-// access token). otpidp therefore lets zitadel make every access token as an opaque "bearer"
-// token — the encryption of "tokenID:subject" — and wraps the token crypto: when the storage
-// has marked a token ID as belonging to a JWT-format client, Encrypt returns an ES256 at+jwt
-// for it instead, and Decrypt turns such a JWT back into "tokenID:subject" after verifying it.
-// Every path that reads access tokens (userinfo, introspection, revocation) then treats both
-// formats alike, the at_hash of the ID token is computed over the token the client gets, and
-// the stored record still decides whether the token is active.
+// access token). otpidp lets zitadel make every access token as an opaque "bearer" token and
+// has the request's token crypto sign an at+jwt instead for JWT-format clients (the zitadel
+// seam, zitadel_seam.go, 3). This file is the token format: its claims, signing and
+// verification. Every path that reads access tokens (userinfo, introspection, revocation)
+// treats both formats alike, the at_hash of the ID token is computed over the token the client
+// gets, and the stored record still decides whether the token is active.
 
 // accessTokenAlgorithm signs JWT access tokens: ES256 costs a fraction of RS256 per signature.
 const accessTokenAlgorithm = "ES256"
@@ -33,7 +30,7 @@ const accessTokenAlgorithm = "ES256"
 const atJWTType = "at+jwt"
 
 // pendingJWT is what the storage knows about a JWT access token it has just stored, until the
-// token response is built (in the same request).
+// token response of the same request signs it.
 type pendingJWT struct {
 	clientID string
 	audience []string
@@ -42,39 +39,12 @@ type pendingJWT struct {
 	issued   time.Time
 	expires  time.Time
 	authTime time.Time
-	added    time.Time
 }
 
 // jwtAccess signs and verifies otpidp's JWT access tokens.
 type jwtAccess struct {
 	keys *keys
 	now  func() time.Time
-
-	mu      sync.Mutex
-	pending map[string]pendingJWT // by token ID
-}
-
-// expect records that the access token with this ID is a JWT.
-func (j *jwtAccess) expect(id string, p pendingJWT) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	now := j.now()
-	p.added = now
-	for k, v := range j.pending {
-		// A token response that failed after the token was stored never asks for it.
-		if now.Sub(v.added) > time.Minute {
-			delete(j.pending, k)
-		}
-	}
-	j.pending[id] = p
-}
-
-func (j *jwtAccess) take(id string) (pendingJWT, bool) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	p, ok := j.pending[id]
-	delete(j.pending, id)
-	return p, ok
 }
 
 // atClaims are the claims of an at+jwt (RFC 9068 §2.2).
@@ -154,37 +124,4 @@ func (j *jwtAccess) verify(ctx context.Context, token string) (atClaims, error) 
 		return atClaims{}, errors.New("access token: expired or without jti")
 	}
 	return c, nil
-}
-
-// tokenCrypto is zitadel's token crypto with JWT access tokens woven in (see above).
-type tokenCrypto struct {
-	inner op.Crypto
-	jwt   *jwtAccess
-}
-
-// cryptoTimeout bounds the key lookup of a signature made where zitadel gives no context.
-const cryptoTimeout = 5 * time.Second
-
-func (c tokenCrypto) Encrypt(s string) (string, error) {
-	if id, subject, ok := strings.Cut(s, ":"); ok {
-		if p, ok := c.jwt.take(id); ok {
-			ctx, cancel := context.WithTimeout(context.Background(), cryptoTimeout)
-			defer cancel()
-			return c.jwt.sign(ctx, id, subject, p)
-		}
-	}
-	return c.inner.Encrypt(s)
-}
-
-func (c tokenCrypto) Decrypt(s string) (string, error) {
-	if strings.Count(s, ".") == 2 {
-		ctx, cancel := context.WithTimeout(context.Background(), cryptoTimeout)
-		defer cancel()
-		claims, err := c.jwt.verify(ctx, s)
-		if err != nil {
-			return "", err
-		}
-		return claims.JWTID + ":" + claims.Subject, nil
-	}
-	return c.inner.Decrypt(s)
 }

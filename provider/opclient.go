@@ -42,17 +42,7 @@ func (c *opClient) ApplicationType() op.ApplicationType {
 	return op.ApplicationTypeUserAgent
 }
 
-func (c *opClient) AuthMethod() oidc.AuthMethod {
-	switch {
-	case c.c.Public:
-		return oidc.AuthMethodNone
-	case c.p.AuthMethod == AuthMethodPrivateKeyJWT && !c.asserted:
-		// The secret path of the library refuses it; the assertion, once verified by
-		// clientAssertions, takes the secret path with a one-request proof.
-		return oidc.AuthMethodPrivateKeyJWT
-	}
-	return oidc.AuthMethodBasic
-}
+// AuthMethod and AccessTokenType are the zitadel seam's (zitadel_seam.go, 3 and 4).
 
 func (c *opClient) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
@@ -68,12 +58,6 @@ func (c *opClient) GrantTypes() []oidc.GrantType {
 
 func (c *opClient) LoginURL(authRequestID string) string {
 	return c.loginPath + "?authRequestID=" + url.QueryEscape(authRequestID)
-}
-
-// AccessTokenType is always "bearer" for zitadel/oidc: JWT access tokens are made by the token
-// crypto as RFC 9068 at+jwt (jwtaccess.go), not by zitadel's "typ: JWT" signer.
-func (c *opClient) AccessTokenType() op.AccessTokenType {
-	return op.AccessTokenTypeBearer
 }
 
 func (c *opClient) IDTokenLifetime() time.Duration { return c.idTokenTTL }

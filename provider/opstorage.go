@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -41,10 +40,6 @@ type cachedClient struct {
 }
 
 var _ op.Storage = (*opStorage)(nil)
-
-// familyPrefix marks the "token ID" GetRefreshTokenInfo returns, so RevokeToken can tell a
-// refresh token (revoke its family) from an access token ID.
-const familyPrefix = "family:"
 
 func (s *opStorage) now() time.Time { return s.cfg.Now().UTC() }
 
@@ -150,48 +145,11 @@ func (s *opStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequ
 	return authRequest{a}, nil
 }
 
-// AuthRequestByCode redeems the code, exactly once, in the store. A second redemption revokes
-// every token issued from the first (RFC 6749 §4.1.2).
-func (s *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	a, err := s.store.ConsumeAuthCode(ctx, hashValue(code), s.now())
-	if errors.Is(err, storage.ErrAlreadyUsed) {
-		if rerr := s.store.RevokeFamily(ctx, a.ID, s.now()); rerr != nil {
-			s.log.ErrorContext(ctx, "revoke tokens of a replayed code", "auth_request_id", a.ID, "error", rerr)
-		}
-		s.log.WarnContext(ctx, "authorization code replayed; its tokens are revoked", "client_id", a.ClientID, "auth_request_id", a.ID)
-		return nil, oidc.ErrInvalidGrant().WithDescription("the code was already used")
-	}
-	if err != nil {
-		return nil, oidc.ErrInvalidGrant().WithDescription("invalid or expired code")
-	}
-	return authRequest{a}, nil
-}
-
 func (s *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
 	return s.store.SetAuthCode(ctx, id, hashValue(code), s.now().Add(s.cfg.CodeTTL))
 }
 
-// DeleteAuthRequest keeps the record: a redeemed code must stay recognizable so that a replay
-// revokes its tokens. Garbage collection removes it when it expires.
-func (s *opStorage) DeleteAuthRequest(context.Context, string) error { return nil }
-
 // ---- tokens ----
-
-// grantOf says which family and client a token request belongs to.
-func grantOf(ctx context.Context, r op.TokenRequest) (familyID, clientID string, audience []string) {
-	switch v := r.(type) {
-	case *op.DeviceAuthorizationState:
-		family, _ := ctx.Value(deviceFamilyKey{}).(string)
-		return family, v.ClientID, v.GetAudience()
-	case authRequest:
-		return v.a.ID, v.a.ClientID, v.GetAudience()
-	case *refreshRequest:
-		return v.t.FamilyID, v.t.ClientID, v.t.Audience
-	case *clientCredentialsRequest:
-		return "", v.clientID, v.GetAudience()
-	}
-	return "", "", r.GetAudience()
-}
 
 func (s *opStorage) newAccessToken(ctx context.Context, r op.TokenRequest) (storage.AccessToken, error) {
 	family, clientID, aud := grantOf(ctx, r)
@@ -214,23 +172,6 @@ func (s *opStorage) newAccessToken(ctx context.Context, r op.TokenRequest) (stor
 	return t, nil
 }
 
-// expectJWT marks a stored access token of a JWT-format client, so that the token crypto
-// returns it as an at+jwt (jwtaccess.go).
-func (s *opStorage) expectJWT(ctx context.Context, r op.TokenRequest, t storage.AccessToken) {
-	c, err := s.client(ctx, t.ClientID)
-	if err != nil || c.AccessTokenFormat != AccessTokenJWT {
-		return
-	}
-	p := pendingJWT{
-		clientID: t.ClientID, audience: t.Audience, scopes: t.Scopes, issuer: op.IssuerFromContext(ctx),
-		issued: t.CreatedAt, expires: t.ExpiresAt,
-	}
-	if at, ok := r.(interface{ GetAuthTime() time.Time }); ok {
-		p.authTime = at.GetAuthTime()
-	}
-	s.jwt.expect(t.ID, p)
-}
-
 func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
 	t, err := s.newAccessToken(ctx, r)
 	if err != nil {
@@ -244,7 +185,9 @@ func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (s
 	return t.ID, t.ExpiresAt, nil
 }
 
-func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, current string) (string, string, time.Time, error) {
+// CreateAccessAndRefreshTokens issues the tokens of a code or device grant, or rotates a
+// refresh token (zitadel_seam.go, 6).
+func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, _ string) (string, string, time.Time, error) {
 	access, err := s.newAccessToken(ctx, r)
 	if err != nil {
 		return "", "", time.Time{}, err
@@ -266,117 +209,37 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.Token
 	switch v := r.(type) {
 	case authRequest:
 		next.AMR, next.AuthTime = v.a.AMR, v.a.AuthTime
-		if err := s.store.CreateAccessToken(ctx, access); err != nil {
-			return "", "", time.Time{}, fmt.Errorf("create access token: %w", err)
-		}
-		if err := s.store.CreateRefreshToken(ctx, next); err != nil {
-			return "", "", time.Time{}, fmt.Errorf("create refresh token: %w", err)
-		}
-		s.audit(ctx, EventTokenIssued, next.UserID, next.ClientID, "access+refresh")
+		err = s.createGrantTokens(ctx, access, next)
 	case *op.DeviceAuthorizationState:
 		next.AMR, next.AuthTime = v.AMR, v.AuthTime
-		if err := s.store.CreateAccessToken(ctx, access); err != nil {
-			return "", "", time.Time{}, fmt.Errorf("create access token: %w", err)
-		}
-		if err := s.store.CreateRefreshToken(ctx, next); err != nil {
-			return "", "", time.Time{}, fmt.Errorf("create refresh token: %w", err)
-		}
-		s.audit(ctx, EventTokenIssued, next.UserID, next.ClientID, "access+refresh")
+		err = s.createGrantTokens(ctx, access, next)
 	case *refreshRequest:
-		next.AMR, next.AuthTime = v.t.AMR, v.t.AuthTime
-		next.ExpiresAt = v.t.ExpiresAt // the absolute lifetime survives rotation
-		if next.IdleExpiresAt.After(next.ExpiresAt) {
-			next.IdleExpiresAt = next.ExpiresAt
-		}
-		err := s.store.RotateRefreshToken(ctx, v.t.ID, next, access, now)
-		switch {
-		case errors.Is(err, storage.ErrAlreadyUsed):
-			s.revokeReplayedFamily(ctx, v.t)
-			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the refresh token was already used")
-		case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrNotFound):
-			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("invalid or expired refresh token")
-		case err != nil:
-			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
-		}
-		s.audit(ctx, EventTokenRefreshed, next.UserID, next.ClientID, "")
+		err = s.rotateRefresh(ctx, v, next, access)
 	default:
-		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
+		err = oidc.ErrUnsupportedGrantType()
+	}
+	if err != nil {
+		return "", "", time.Time{}, err
 	}
 	s.expectJWT(ctx, r, access)
 	return access.ID, value, access.ExpiresAt, nil
 }
 
-func (s *opStorage) revokeReplayedFamily(ctx context.Context, t storage.RefreshToken) {
-	if err := s.store.RevokeFamily(ctx, t.FamilyID, s.now()); err != nil {
-		s.log.ErrorContext(ctx, "revoke replayed refresh token family", "family_id", t.FamilyID, "error", err)
+// createGrantTokens stores the first access and refresh token of a grant.
+func (s *opStorage) createGrantTokens(ctx context.Context, access storage.AccessToken, refresh storage.RefreshToken) error {
+	if err := s.store.CreateAccessToken(ctx, access); err != nil {
+		return fmt.Errorf("create access token: %w", err)
 	}
-	s.log.WarnContext(ctx, "refresh token replayed; its family is revoked", "client_id", t.ClientID, "user_id", t.UserID, "family_id", t.FamilyID)
-}
-
-func (s *opStorage) TokenRequestByRefreshToken(ctx context.Context, value string) (op.RefreshTokenRequest, error) {
-	t, err := s.store.GetRefreshTokenByHash(ctx, hashValue(value))
-	if err != nil {
-		return nil, oidc.ErrInvalidGrant().WithDescription("invalid refresh token")
+	if err := s.store.CreateRefreshToken(ctx, refresh); err != nil {
+		return fmt.Errorf("create refresh token: %w", err)
 	}
-	now := s.now()
-	switch {
-	case !t.UsedAt.IsZero():
-		s.revokeReplayedFamily(ctx, t)
-		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was already used")
-	case !t.RevokedAt.IsZero(), !t.ExpiresAt.After(now), !t.IdleExpiresAt.After(now):
-		return nil, oidc.ErrInvalidGrant().WithDescription("invalid or expired refresh token")
-	}
-	if _, err := s.store.GetUser(ctx, t.UserID); err != nil {
-		return nil, oidc.ErrInvalidGrant().WithDescription("the user no longer exists")
-	}
-	return &refreshRequest{t: t, scopes: t.Scopes}, nil
+	s.audit(ctx, EventTokenIssued, refresh.UserID, refresh.ClientID, "access+refresh")
+	return nil
 }
 
 // TerminateSession ends the browser's session (RP-initiated logout).
 func (s *opStorage) TerminateSession(ctx context.Context, userID, _ string) error {
 	return s.cfg.EndSession(ctx, userID)
-}
-
-// RevokeToken revokes an access token (by ID) or a refresh token's whole family (RFC 7009).
-func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
-	now := s.now()
-	if fam, ok := strings.CutPrefix(tokenOrID, familyPrefix); ok {
-		if err := s.store.RevokeFamily(ctx, fam, now); err != nil {
-			return oidc.ErrServerError().WithParent(err)
-		}
-		s.audit(ctx, EventTokenRevoked, userID, clientID, "refresh")
-		return nil
-	}
-	t, err := s.store.GetAccessToken(ctx, tokenOrID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil // unknown tokens: nothing to do (RFC 7009 §2.2)
-	}
-	if err != nil {
-		return oidc.ErrServerError().WithParent(err)
-	}
-	if t.ClientID != clientID {
-		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
-	}
-	if err := s.store.RevokeAccessToken(ctx, t.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return oidc.ErrServerError().WithParent(err)
-	}
-	s.audit(ctx, EventTokenRevoked, t.UserID, clientID, "access")
-	return nil
-}
-
-func (s *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, value string) (string, string, error) {
-	t, err := s.store.GetRefreshTokenByHash(ctx, hashValue(value))
-	if errors.Is(err, storage.ErrNotFound) {
-		return "", "", op.ErrInvalidRefreshToken
-	}
-	if err != nil {
-		return "", "", err
-	}
-	if t.ClientID != clientID {
-		// Another client's token: treat as not a refresh token of this client.
-		return "", "", op.ErrInvalidRefreshToken
-	}
-	return t.UserID, familyPrefix + t.FamilyID, nil
 }
 
 // activeAccessToken returns the access token if it is unrevoked and unexpired.
@@ -392,12 +255,6 @@ func (s *opStorage) activeAccessToken(ctx context.Context, id, subject string) (
 }
 
 // ---- keys ----
-
-// SigningKey is the key of the token being signed: an ID token's of the client's algorithm,
-// a JWT access token's RS256 (idtokenalg.go).
-func (s *opStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	return s.keys.SigningKey(ctx, signingChoiceFrom(ctx).next())
-}
 
 func (s *opStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	return []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}, nil
@@ -419,7 +276,7 @@ func (s *opStorage) GetClientByClientID(ctx context.Context, id string) (op.Clie
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
-	signingChoiceFrom(ctx).clientLoaded(p)
+	requestStateFrom(ctx).clientLoaded(p)
 	return &opClient{c: c, p: p, asserted: assertedClient(ctx, id), loginPath: s.cfg.LoginPath, idTokenTTL: s.cfg.IDTokenTTL}, nil
 }
 
@@ -494,24 +351,6 @@ func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.In
 	resp.Audience = t.Audience
 	resp.Issuer = op.IssuerFromContext(ctx)
 	return nil
-}
-
-// GetPrivateClaimsFromScopes adds no claims. The library calls it only while it builds its own
-// JWT access tokens, which otpidp does not use (at+jwt tokens come from jwtaccess.go).
-func (s *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
-	return nil, nil
-}
-
-// GetKeyByIDAndClientID refuses: zitadel's own private_key_jwt check is never reached, because
-// clientassertion.go checks every client assertion (aud, exp, single-use jti) before the library
-// sees the request.
-func (s *opStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
-	return nil, oidc.ErrInvalidClient().WithDescription("private_key_jwt is not supported")
-}
-
-// ValidateJWTProfileScopes: the JWT profile grant is not offered.
-func (s *opStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
-	return nil, oidc.ErrUnsupportedGrantType()
 }
 
 func (s *opStorage) Health(ctx context.Context) error { return s.store.Ping(ctx) }

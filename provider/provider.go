@@ -8,14 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
-	"golang.org/x/text/language"
 
 	"github.com/otpidp/otpidp/storage"
 )
@@ -144,39 +140,12 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 		return nil, err
 	}
 	st := &opStorage{store: store, cfg: cfg, keys: k, log: cfg.Logger, secret: secret, clients: map[string]cachedClient{}, profiles: map[string]cachedProfile{},
-		jwt: &jwtAccess{keys: k, now: cfg.Now, pending: map[string]pendingJWT{}}}
-
+		jwt: &jwtAccess{keys: k, now: cfg.Now}}
 	var key [32]byte
 	copy(key[:], tokenKey)
-	opCfg := &op.Config{
-		CryptoKey:                key,
-		DefaultLogoutRedirectURI: "/logged-out",
-		CodeMethodS256:           true,
-		AuthMethodPost:           true,
-		GrantTypeRefreshToken:    true,
-		SupportedUILocales:       []language.Tag{language.English},
-		SupportedClaims: []string{
-			"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "azp",
-			"name", "updated_at", "phone_number", "phone_number_verified",
-		},
-		SupportedScopes: supportedScopes,
-	}
-	opts := []op.Option{
-		// AES-GCM only: never decrypt legacy unauthenticated AES-CFB tokens.
-		// JWT access tokens are at+jwt, signed ES256 (jwtaccess.go).
-		op.WithCrypto(tokenCrypto{inner: op.NewAES256GCMCrypto(key, ""), jwt: st.jwt}),
-		// CORS is applied by Handler, per route and per registered origin.
-		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }}),
-		op.WithLogger(cfg.Logger),
-		// id_token_hint may be any client's ID token, whatever algorithm it registered.
-		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms(idTokenAlgs...)),
-	}
-	if u.Scheme == "http" {
-		opts = append(opts, op.WithAllowInsecure())
-	}
-	p, err := op.NewProvider(opCfg, st, op.StaticIssuer(cfg.Issuer), opts...)
+	p, err := newOP(cfg, st, key, u.Scheme == "http")
 	if err != nil {
-		return nil, fmt.Errorf("openid provider: %w", err)
+		return nil, err
 	}
 	prov := &Provider{op: p, storage: st, issuer: cfg.Issuer,
 		clientKeys: &clientKeyCache{http: newJWKSHTTPClient(cfg.JWKSAllowLoopback || isLoopbackHost(u.Hostname())), now: cfg.Now, sets: map[string]fetchedKeys{}}}
@@ -219,111 +188,3 @@ func (p *Provider) Paths() []string {
 		DeviceAuthorizationPath,
 	}
 }
-
-// wrap mends what zitadel/oidc leaves open: the token endpoint takes POST only; token,
-// introspection and userinfo answers are never cached; CORS only for origins of registered
-// redirect URIs, only on the endpoints browsers call cross-origin, never on authorize.
-func (p *Provider) wrap(next http.Handler) http.Handler {
-	token := p.op.TokenEndpoint().Relative()
-	noStore := map[string]bool{
-		token:                                   true,
-		p.op.IntrospectionEndpoint().Relative(): true,
-		p.op.UserinfoEndpoint().Relative():      true,
-		p.op.RevocationEndpoint().Relative():    true,
-		DeviceAuthorizationPath:                 true,
-	}
-	corsPaths := map[string]bool{
-		token:                                true,
-		p.op.UserinfoEndpoint().Relative():   true,
-		p.op.RevocationEndpoint().Relative(): true,
-		p.op.KeysEndpoint().Relative():       true,
-		oidc.DiscoveryEndpoint:               true,
-	}
-	clientAuth := map[string]bool{
-		token:                                   true,
-		p.op.IntrospectionEndpoint().Relative(): true,
-		p.op.RevocationEndpoint().Relative():    true,
-		DeviceAuthorizationPath:                 true,
-	}
-	next = p.clientAssertions(clientAuth, next)
-	origins := &originCache{store: p.storage.store, now: p.storage.cfg.Now, ttl: 30 * time.Second}
-	corsHandler := cors.New(cors.Options{
-		AllowOriginVaryRequestFunc: func(r *http.Request, origin string) (bool, []string) {
-			return corsPaths[r.URL.Path] && origins.allowed(r.Context(), origin), nil
-		},
-		AllowedMethods: []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders: []string{"Authorization", "Content-Type"},
-		MaxAge:         600,
-	})
-	return corsHandler.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = r.WithContext(withSigningChoice(r.Context()))
-		if noStore[r.URL.Path] {
-			w.Header().Set("Cache-Control", "no-store")
-			w.Header().Set("Pragma", "no-cache")
-		}
-		if r.URL.Path == token && r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the token endpoint takes POST only"))
-			return
-		}
-		if _, _, basic := r.BasicAuth(); basic && clientAuth[r.URL.Path] {
-			// RFC 6749 §5.2: a client that tried HTTP Basic and failed is challenged.
-			w = &basicChallenge{ResponseWriter: w, realm: p.issuer}
-		}
-		next.ServeHTTP(w, r)
-	}))
-}
-
-func writeOAuthError(w http.ResponseWriter, status int, e *oidc.Error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"error":%q,"error_description":%q}`, e.ErrorType, e.Description)
-}
-
-// originCache knows the origins of every registered redirect URI, refreshed every ttl.
-type originCache struct {
-	store storage.Storage
-	now   func() time.Time
-	ttl   time.Duration
-
-	mu      sync.Mutex
-	set     map[string]bool
-	fetched time.Time
-}
-
-func (o *originCache) allowed(ctx context.Context, origin string) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.set == nil || o.now().Sub(o.fetched) > o.ttl {
-		clients, err := o.store.ListClients(ctx)
-		if err != nil {
-			return false
-		}
-		set := map[string]bool{}
-		for _, c := range clients {
-			for _, ru := range c.RedirectURIs {
-				if u, err := url.Parse(ru); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
-					set[strings.ToLower(u.Scheme+"://"+u.Host)] = true
-				}
-			}
-		}
-		o.set, o.fetched = set, o.now()
-	}
-	return o.set[strings.ToLower(origin)]
-}
-
-// basicChallenge adds WWW-Authenticate: Basic to a 401 answer (the library's token and
-// revocation endpoints send none).
-type basicChallenge struct {
-	http.ResponseWriter
-	realm string
-}
-
-func (b *basicChallenge) WriteHeader(status int) {
-	if status == http.StatusUnauthorized && b.Header().Get("WWW-Authenticate") == "" {
-		b.Header().Set("WWW-Authenticate", `Basic realm="`+b.realm+`"`)
-	}
-	b.ResponseWriter.WriteHeader(status)
-}
-
-func (b *basicChallenge) Unwrap() http.ResponseWriter { return b.ResponseWriter }

@@ -1,9 +1,6 @@
 package storage
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // BrowserStorage moves what one browser has started over to a new value of its binding cookie.
 // The pages give the browser a new value after the password step and again after the code
@@ -15,10 +12,4 @@ type BrowserStorage interface {
 	// ErrConflict and nothing changes; when it does not exist, ErrNotFound. An empty oldHash or
 	// newHash, or equal ones, is refused with an error.
 	RebindBrowser(ctx context.Context, oldHash, newHash []byte, flowID string) error
-}
-
-// ProfileStorage changes what a user may edit about themselves on the account page.
-type ProfileStorage interface {
-	// UpdateUserName sets the user's name and UpdatedAt = now; ErrNotFound when absent.
-	UpdateUserName(ctx context.Context, id, name string, now time.Time) error
 }

@@ -194,7 +194,7 @@ type Storage interface {
 
 	SMSMessages    // smsmessage.go
 	BrowserStorage // browser.go: re-binding a browser's flows to a new cookie value
-	ProfileStorage // browser.go: the user's name
+	ProfileStorage // userprofile.go: the user's name
 	// Migrate applies the embedded migrations that are not applied yet. Two processes calling
 	// it at once against one database do not race.
 	Migrate(ctx context.Context) error

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 )
 
 var errBadRebind = errors.New("both hashes must be set and differ")
@@ -35,18 +34,6 @@ func (s *Store) RebindBrowser(ctx context.Context, oldHash, newHash []byte, flow
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: rebind browser: %w", err)
-	}
-	return nil
-}
-
-// UpdateUserName sets the user's name; ErrNotFound when absent.
-func (s *Store) UpdateUserName(ctx context.Context, id, name string, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET name = ?, updated_at = ? WHERE id = ?`, name, timeArg(now), id)
-	if err == nil {
-		err = affected(res)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlite: update name of user %q: %w", id, err)
 	}
 	return nil
 }
