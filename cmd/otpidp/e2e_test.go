@@ -644,203 +644,237 @@ func assertNoSecretsLogged(t testing.TB, ts *testServer, secrets []string) {
 	}
 }
 
-func TestRefusals(t *testing.T) {
+// refusals runs test once per store (subtests sqlite and, with OTPIDP_TEST_DATABASE_URL,
+// postgres), each time on a fresh server with a first-party confidential relying party rp and
+// an account of the test user to sign in to.
+func refusals(t *testing.T, test func(t *testing.T, ts *testServer, rp *relyingParty)) {
+	t.Helper()
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			ts := startServer(t, open(t))
 			rp := registerRP(t, ts, false)
-			// An account to sign in to.
 			first := rp.start()
 			if _, _, err := rp.exchange(t, codeFrom(t, register(t, ts, newBrowser(t), first), first), first); err != nil {
 				t.Fatal(err)
 			}
-
-			t.Run("wrong password", func(t *testing.T) {
-				b := newBrowser(t)
-				sent := ts.sms.count()
-				login := b.get(rp.start().url)
-				r := b.submit(login, "/login", map[string]string{"phone": testPhone, "password": "wrong password here"})
-				if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "don&#39;t match an account") {
-					t.Fatalf("wrong password: %d\n%s", r.status, r.body)
-				}
-				if !strings.Contains(html.UnescapeString(r.body), `value="`+testPhone+`"`) {
-					t.Fatal("the phone typed must be kept")
-				}
-				if strings.Contains(r.body, "wrong password here") {
-					t.Fatal("the password must never be echoed")
-				}
-				if ts.sms.count() != sent {
-					t.Fatal("an SMS was sent before the password was verified")
-				}
-			})
-
-			// codeStep signs in up to the code page in a fresh browser.
-			codeStep := func(t *testing.T) (*browser, response, authorization) {
-				b := newBrowser(t)
-				a := rp.start()
-				login := b.get(a.url)
-				page := b.submit(login, "/login", map[string]string{"phone": testPhone, "password": testPassword})
-				if page.url.Path != "/code" {
-					t.Fatalf("password step: %d %s", page.status, page.url)
-				}
-				return b, page, a
-			}
-			wrongCode := func(right string) string {
-				if right == "000000" {
-					return "111111"
-				}
-				return "000000"
-			}
-
-			t.Run("wrong code", func(t *testing.T) {
-				b, page, _ := codeStep(t)
-				r := b.submit(page, "/code", map[string]string{"code": wrongCode(ts.sms.lastCode(t, testPhone))})
-				if r.status != http.StatusBadRequest || !strings.Contains(r.body, "isn&#39;t right or has expired") || r.location != "" {
-					t.Fatalf("wrong code: %d %q\n%s", r.status, r.location, r.body)
-				}
-			})
-
-			t.Run("expired code", func(t *testing.T) {
-				b, page, _ := codeStep(t)
-				code := ts.sms.lastCode(t, testPhone)
-				ts.clock.advance(5*time.Minute + time.Second)
-				defer ts.clock.advance(-(5*time.Minute + time.Second))
-				r := b.submit(page, "/code", map[string]string{"code": code})
-				if r.location != "" || r.status == http.StatusOK {
-					t.Fatalf("an expired code was accepted: %d %q", r.status, r.location)
-				}
-			})
-
-			t.Run("code used twice", func(t *testing.T) {
-				b, page, a := codeStep(t)
-				code := ts.sms.lastCode(t, testPhone)
-				codeFrom(t, b.submit(page, "/code", map[string]string{"code": code}), a)
-				again := b.submit(page, "/code", map[string]string{"code": code})
-				if again.location != "" || again.status == http.StatusOK {
-					t.Fatalf("a used code was accepted again: %d %q", again.status, again.location)
-				}
-			})
-
-			t.Run("sixth try", func(t *testing.T) {
-				b, page, _ := codeStep(t)
-				code := ts.sms.lastCode(t, testPhone)
-				for i := range 5 {
-					r := b.submit(page, "/code", map[string]string{"code": wrongCode(code)})
-					if r.status != http.StatusBadRequest {
-						t.Fatalf("wrong try %d: %d", i+1, r.status)
-					}
-				}
-				r := b.submit(page, "/code", map[string]string{"code": code})
-				if r.location != "" || !strings.Contains(r.body, "Too many wrong codes") {
-					t.Fatalf("the right code after five wrong ones was accepted or unexplained: %d %q\n%s", r.status, r.location, r.body)
-				}
-			})
-
-			t.Run("unregistered redirect_uri", func(t *testing.T) {
-				for _, evil := range []string{"https://evil.example/callback", rpRedirect + "/", rpRedirect + "?x=1", "http://127.0.0.1:1/CALLBACK"} {
-					cfg := rp.oauth
-					cfg.RedirectURL = evil
-					a := authorization{state: "s", verifier: oauth2.GenerateVerifier()}
-					r := newBrowser(t).get(cfg.AuthCodeURL(a.state, oauth2.S256ChallengeOption(a.verifier)))
-					if r.location != "" || r.status != http.StatusBadRequest || !strings.Contains(r.header.Get("Content-Type"), "text/html") {
-						t.Fatalf("redirect_uri %q: %d location %q type %q", evil, r.status, r.location, r.header.Get("Content-Type"))
-					}
-					if !strings.Contains(r.body, "Reference:") {
-						t.Fatalf("the error page must carry a reference:\n%s", r.body)
-					}
-				}
-			})
-
-			t.Run("public client without PKCE", func(t *testing.T) {
-				pub := registerRP(t, ts, true)
-				r := newBrowser(t).get(pub.oauth.AuthCodeURL("st"))
-				u, _ := url.Parse(r.location)
-				if u == nil || !strings.HasPrefix(r.location, rpRedirect) || u.Query().Get("error") != "invalid_request" || u.Query().Get("state") != "st" {
-					t.Fatalf("public client without PKCE: %d %q", r.status, r.location)
-				}
-				// plain is refused too.
-				r = newBrowser(t).get(pub.oauth.AuthCodeURL("st", oauth2.SetAuthURLParam("code_challenge", "abcdefghijabcdefghijabcdefghijabcdefghijabc"), oauth2.SetAuthURLParam("code_challenge_method", "plain")))
-				if u, _ := url.Parse(r.location); u == nil || u.Query().Get("error") != "invalid_request" {
-					t.Fatalf("plain PKCE: %d %q", r.status, r.location)
-				}
-			})
-
-			t.Run("code replay revokes its tokens", func(t *testing.T) {
-				b, page, a := codeStep(t)
-				code := codeFrom(t, b.submit(page, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)}), a)
-				tok, _, err := rp.exchange(t, code, a)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, _, err := rp.exchange(t, code, a); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
-					t.Fatalf("second redemption: %v, want invalid_grant", err)
-				}
-				if got := rp.introspect(t, ts, tok.AccessToken); got["active"] != false {
-					t.Fatalf("tokens of a replayed code must be revoked: %v", got)
-				}
-			})
-
-			t.Run("wrong PKCE verifier", func(t *testing.T) {
-				b, page, a := codeStep(t)
-				code := codeFrom(t, b.submit(page, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)}), a)
-				a.verifier = oauth2.GenerateVerifier()
-				if _, _, err := rp.exchange(t, code, a); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
-					t.Fatalf("wrong verifier: %v, want invalid_grant", err)
-				}
-			})
-
-			t.Run("token endpoint refuses GET and is not cached", func(t *testing.T) {
-				resp, err := http.Get(ts.issuer + "/oauth/token?grant_type=authorization_code&code=x")
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Cache-Control") != "no-store" {
-					t.Fatalf("GET /oauth/token: %d, Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
-				}
-			})
-
-			t.Run("introspection needs client authentication", func(t *testing.T) {
-				resp, err := http.PostForm(ts.issuer+"/oauth/introspect", url.Values{"token": {"x"}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusUnauthorized {
-					t.Fatalf("unauthenticated introspection: %d", resp.StatusCode)
-				}
-			})
-
-			t.Run("cross-site form posts are refused", func(t *testing.T) {
-				b := newBrowser(t)
-				login := b.get(rp.start().url)
-				form := formFields(t, login.body, "/login")
-				form.Set("phone", testPhone)
-				form.Set("password", testPassword)
-				req, _ := http.NewRequest(http.MethodPost, ts.issuer+"/login", strings.NewReader(form.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.Header.Set("Sec-Fetch-Site", "cross-site")
-				if r := b.do(req); r.status != http.StatusForbidden {
-					t.Fatalf("cross-site POST: %d", r.status)
-				}
-				form.Set("csrf", "forged")
-				req, _ = http.NewRequest(http.MethodPost, ts.issuer+"/login", strings.NewReader(form.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				if r := b.do(req); r.status != http.StatusForbidden {
-					t.Fatalf("forged CSRF token: %d", r.status)
-				}
-			})
-
-			t.Run("another browser cannot finish the sign-in", func(t *testing.T) {
-				_, page, _ := codeStep(t)
-				thief := newBrowser(t)
-				r := thief.submit(page, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)})
-				if r.location != "" || r.status == http.StatusOK || r.status >= 500 {
-					t.Fatalf("a code page replayed from another browser: %d %q", r.status, r.location)
-				}
-			})
+			test(t, ts, rp)
 		})
 	}
+}
+
+// codeStep signs in to rp up to the code page in a fresh browser.
+func codeStep(t *testing.T, rp *relyingParty) (*browser, response, authorization) {
+	t.Helper()
+	b := newBrowser(t)
+	a := rp.start()
+	login := b.get(a.url)
+	page := b.submit(login, "/login", map[string]string{"phone": testPhone, "password": testPassword})
+	if page.url.Path != "/code" {
+		t.Fatalf("password step: %d %s", page.status, page.url)
+	}
+	return b, page, a
+}
+
+// wrongCode returns a code that is not right.
+func wrongCode(right string) string {
+	if right == "000000" {
+		return "111111"
+	}
+	return "000000"
+}
+
+// TestRefusalsSignIn refuses a wrong password, wrong, expired, reused and
+// sixth codes, and a code page replayed from another browser.
+func TestRefusalsSignIn(t *testing.T) {
+	refusals(t, func(t *testing.T, ts *testServer, rp *relyingParty) {
+		t.Run("wrong-password", func(t *testing.T) {
+			b := newBrowser(t)
+			sent := ts.sms.count()
+			login := b.get(rp.start().url)
+			r := b.submit(login, "/login", map[string]string{"phone": testPhone, "password": "wrong password here"})
+			if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "don&#39;t match an account") {
+				t.Fatalf("wrong password: %d\n%s", r.status, r.body)
+			}
+			if !strings.Contains(html.UnescapeString(r.body), `value="`+testPhone+`"`) {
+				t.Fatal("the phone typed must be kept")
+			}
+			if strings.Contains(r.body, "wrong password here") {
+				t.Fatal("the password must never be echoed")
+			}
+			if ts.sms.count() != sent {
+				t.Fatal("an SMS was sent before the password was verified")
+			}
+		})
+
+		t.Run("wrong-code", func(t *testing.T) {
+			b, page, _ := codeStep(t, rp)
+			r := b.submit(page, "/code", map[string]string{"code": wrongCode(ts.sms.lastCode(t, testPhone))})
+			if r.status != http.StatusBadRequest || !strings.Contains(r.body, "isn&#39;t right or has expired") || r.location != "" {
+				t.Fatalf("wrong code: %d %q\n%s", r.status, r.location, r.body)
+			}
+		})
+
+		t.Run("expired-code", func(t *testing.T) {
+			b, page, _ := codeStep(t, rp)
+			code := ts.sms.lastCode(t, testPhone)
+			ts.clock.advance(5*time.Minute + time.Second)
+			defer ts.clock.advance(-(5*time.Minute + time.Second))
+			r := b.submit(page, "/code", map[string]string{"code": code})
+			if r.location != "" || r.status == http.StatusOK {
+				t.Fatalf("an expired code was accepted: %d %q", r.status, r.location)
+			}
+		})
+
+		t.Run("code-used-twice", func(t *testing.T) {
+			b, page, a := codeStep(t, rp)
+			code := ts.sms.lastCode(t, testPhone)
+			codeFrom(t, b.submit(page, "/code", map[string]string{"code": code}), a)
+			again := b.submit(page, "/code", map[string]string{"code": code})
+			if again.location != "" || again.status == http.StatusOK {
+				t.Fatalf("a used code was accepted again: %d %q", again.status, again.location)
+			}
+		})
+
+		t.Run("sixth-try", func(t *testing.T) {
+			b, page, _ := codeStep(t, rp)
+			code := ts.sms.lastCode(t, testPhone)
+			for i := range 5 {
+				r := b.submit(page, "/code", map[string]string{"code": wrongCode(code)})
+				if r.status != http.StatusBadRequest {
+					t.Fatalf("wrong try %d: %d", i+1, r.status)
+				}
+			}
+			r := b.submit(page, "/code", map[string]string{"code": code})
+			if r.location != "" || !strings.Contains(r.body, "Too many wrong codes") {
+				t.Fatalf("the right code after five wrong ones was accepted or unexplained: %d %q\n%s", r.status, r.location, r.body)
+			}
+		})
+
+		t.Run("other-browser", func(t *testing.T) {
+			_, page, _ := codeStep(t, rp)
+			thief := newBrowser(t)
+			r := thief.submit(page, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)})
+			if r.location != "" || r.status == http.StatusOK || r.status >= 500 {
+				t.Fatalf("a code page replayed from another browser: %d %q", r.status, r.location)
+			}
+		})
+	})
+}
+
+// TestRefusalsAuthorize refuses unregistered redirect URIs (on an error page, never
+// redirected) and a public client's request without S256 PKCE.
+func TestRefusalsAuthorize(t *testing.T) {
+	refusals(t, func(t *testing.T, ts *testServer, rp *relyingParty) {
+		t.Run("unregistered-redirect-uri", func(t *testing.T) {
+			for _, evil := range []string{"https://evil.example/callback", rpRedirect + "/", rpRedirect + "?x=1", "http://127.0.0.1:1/CALLBACK"} {
+				cfg := rp.oauth
+				cfg.RedirectURL = evil
+				a := authorization{state: "s", verifier: oauth2.GenerateVerifier()}
+				r := newBrowser(t).get(cfg.AuthCodeURL(a.state, oauth2.S256ChallengeOption(a.verifier)))
+				if r.location != "" || r.status != http.StatusBadRequest || !strings.Contains(r.header.Get("Content-Type"), "text/html") {
+					t.Fatalf("redirect_uri %q: %d location %q type %q", evil, r.status, r.location, r.header.Get("Content-Type"))
+				}
+				if !strings.Contains(r.body, "Reference:") {
+					t.Fatalf("the error page must carry a reference:\n%s", r.body)
+				}
+			}
+		})
+
+		t.Run("public-client-without-pkce", func(t *testing.T) {
+			pub := registerRP(t, ts, true)
+			r := newBrowser(t).get(pub.oauth.AuthCodeURL("st"))
+			u, _ := url.Parse(r.location)
+			if u == nil || !strings.HasPrefix(r.location, rpRedirect) || u.Query().Get("error") != "invalid_request" || u.Query().Get("state") != "st" {
+				t.Fatalf("public client without PKCE: %d %q", r.status, r.location)
+			}
+			// plain is refused too.
+			r = newBrowser(t).get(pub.oauth.AuthCodeURL("st", oauth2.SetAuthURLParam("code_challenge", "abcdefghijabcdefghijabcdefghijabcdefghijabc"), oauth2.SetAuthURLParam("code_challenge_method", "plain")))
+			if u, _ := url.Parse(r.location); u == nil || u.Query().Get("error") != "invalid_request" {
+				t.Fatalf("plain PKCE: %d %q", r.status, r.location)
+			}
+		})
+	})
+}
+
+// TestRefusalsCodeExchange refuses a replayed code (revoking its tokens) and a wrong
+// PKCE verifier.
+func TestRefusalsCodeExchange(t *testing.T) {
+	refusals(t, func(t *testing.T, ts *testServer, rp *relyingParty) {
+		t.Run("code-replay", func(t *testing.T) {
+			b, page, a := codeStep(t, rp)
+			code := codeFrom(t, b.submit(page, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)}), a)
+			tok, _, err := rp.exchange(t, code, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := rp.exchange(t, code, a); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+				t.Fatalf("second redemption: %v, want invalid_grant", err)
+			}
+			if got := rp.introspect(t, ts, tok.AccessToken); got["active"] != false {
+				t.Fatalf("tokens of a replayed code must be revoked: %v", got)
+			}
+		})
+
+		t.Run("wrong-pkce-verifier", func(t *testing.T) {
+			b, page, a := codeStep(t, rp)
+			code := codeFrom(t, b.submit(page, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)}), a)
+			a.verifier = oauth2.GenerateVerifier()
+			if _, _, err := rp.exchange(t, code, a); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+				t.Fatalf("wrong verifier: %v, want invalid_grant", err)
+			}
+		})
+	})
+}
+
+// TestRefusalsEndpoints checks that the token endpoint refuses GET and is not
+// cached, and that introspection needs client authentication.
+func TestRefusalsEndpoints(t *testing.T) {
+	refusals(t, func(t *testing.T, ts *testServer, rp *relyingParty) {
+		t.Run("token-get", func(t *testing.T) {
+			resp, err := http.Get(ts.issuer + "/oauth/token?grant_type=authorization_code&code=x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("GET /oauth/token: %d, Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+			}
+		})
+
+		t.Run("introspection-unauthenticated", func(t *testing.T) {
+			resp, err := http.PostForm(ts.issuer+"/oauth/introspect", url.Values{"token": {"x"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("unauthenticated introspection: %d", resp.StatusCode)
+			}
+		})
+	})
+}
+
+// TestRefusalsCrossSite refuses cross-site form posts and forged CSRF tokens.
+func TestRefusalsCrossSite(t *testing.T) {
+	refusals(t, func(t *testing.T, ts *testServer, rp *relyingParty) {
+		b := newBrowser(t)
+		login := b.get(rp.start().url)
+		form := formFields(t, login.body, "/login")
+		form.Set("phone", testPhone)
+		form.Set("password", testPassword)
+		req, _ := http.NewRequest(http.MethodPost, ts.issuer+"/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		if r := b.do(req); r.status != http.StatusForbidden {
+			t.Fatalf("cross-site POST: %d", r.status)
+		}
+		form.Set("csrf", "forged")
+		req, _ = http.NewRequest(http.MethodPost, ts.issuer+"/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if r := b.do(req); r.status != http.StatusForbidden {
+			t.Fatalf("forged CSRF token: %d", r.status)
+		}
+	})
 }
 
 // TestSMSInPageLanguage: the code is texted in the language the pages are shown in (here chosen

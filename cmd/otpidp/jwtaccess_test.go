@@ -46,7 +46,7 @@ func TestJWTAccessTokens(t *testing.T) {
 				t.Fatalf("at_hash does not match the JWT access token: %v", err)
 			}
 
-			jws, err := jose.ParseSigned(tok.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
+			jws, err := jose.ParseSignedCompact(tok.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
 			if err != nil {
 				t.Fatalf("the access token is not an ES256 JWS: %v", err)
 			}

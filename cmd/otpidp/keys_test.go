@@ -166,14 +166,14 @@ func TestKeysCommand(t *testing.T) {
 	c := newCLI(t)
 	c.ok("", "migrate")
 	// On an empty store, rotate makes the first key, which signs at once.
-	out := c.ok("", "keys", "rotate")
+	c.ok("", "keys", "rotate")
 	s := c.store()
 	keys, err := s.ListSigningKeys(context.Background())
 	if err != nil || len(keys) != 1 || !keys[0].ActiveAt.Equal(keys[0].CreatedAt) {
 		t.Fatalf("keys rotate on an empty store: %v; %d keys; want one that signs at once", err, len(keys))
 	}
 	// The next rotation is published now and signs in 24h.
-	out = c.ok("", "keys", "rotate")
+	out := c.ok("", "keys", "rotate")
 	if !strings.Contains(out, "New RS256 signing key") {
 		t.Fatalf("keys rotate printed %q", out)
 	}
