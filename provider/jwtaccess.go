@@ -93,7 +93,7 @@ func (j *jwtAccess) sign(ctx context.Context, id, subject string, p pendingJWT) 
 // verify checks an at+jwt: the type, the algorithm, a signature by one of our published keys,
 // the expiry; it returns its claims. Whether the token is still active is the record's to say.
 func (j *jwtAccess) verify(ctx context.Context, token string) (atClaims, error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return atClaims{}, err
 	}
