@@ -22,7 +22,7 @@ import (
 // jwsHeader returns the protected header of a compact JWS.
 func jwsHeader(t *testing.T, token string) jose.Header {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
 		t.Fatalf("not a JWS: %v", err)
 	}
