@@ -17,6 +17,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -33,6 +34,7 @@ type opStorage struct {
 	clients  map[string]cachedClient // short cache: client secrets are checked on every token request
 	profiles map[string]cachedProfile
 	jwt      *jwtAccess // JWT access tokens (jwtaccess.go)
+	audit    *audit.Log // token events (audit.go)
 }
 
 type cachedClient struct {
@@ -239,7 +241,7 @@ func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (s
 	if err := s.store.CreateAccessToken(ctx, t); err != nil {
 		return "", time.Time{}, fmt.Errorf("create access token: %w", err)
 	}
-	s.audit(ctx, EventTokenIssued, t.UserID, t.ClientID, "access")
+	s.audit.Record(ctx, audit.Entry{Event: audit.TokenIssued, UserID: t.UserID, ClientID: t.ClientID, Detail: "access"})
 	s.expectJWT(ctx, r, t)
 	return t.ID, t.ExpiresAt, nil
 }
@@ -272,7 +274,7 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.Token
 		if err := s.store.CreateRefreshToken(ctx, next); err != nil {
 			return "", "", time.Time{}, fmt.Errorf("create refresh token: %w", err)
 		}
-		s.audit(ctx, EventTokenIssued, next.UserID, next.ClientID, "access+refresh")
+		s.audit.Record(ctx, audit.Entry{Event: audit.TokenIssued, UserID: next.UserID, ClientID: next.ClientID, Detail: "access+refresh"})
 	case *op.DeviceAuthorizationState:
 		next.AMR, next.AuthTime = v.AMR, v.AuthTime
 		if err := s.store.CreateAccessToken(ctx, access); err != nil {
@@ -281,7 +283,7 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.Token
 		if err := s.store.CreateRefreshToken(ctx, next); err != nil {
 			return "", "", time.Time{}, fmt.Errorf("create refresh token: %w", err)
 		}
-		s.audit(ctx, EventTokenIssued, next.UserID, next.ClientID, "access+refresh")
+		s.audit.Record(ctx, audit.Entry{Event: audit.TokenIssued, UserID: next.UserID, ClientID: next.ClientID, Detail: "access+refresh"})
 	case *refreshRequest:
 		next.AMR, next.AuthTime = v.t.AMR, v.t.AuthTime
 		next.ExpiresAt = v.t.ExpiresAt // the absolute lifetime survives rotation
@@ -298,7 +300,7 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op.Token
 		case err != nil:
 			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
 		}
-		s.audit(ctx, EventTokenRefreshed, next.UserID, next.ClientID, "")
+		s.audit.Record(ctx, audit.Entry{Event: audit.TokenRefreshed, UserID: next.UserID, ClientID: next.ClientID})
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
@@ -344,7 +346,7 @@ func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID
 		if err := s.store.RevokeFamily(ctx, fam, now); err != nil {
 			return oidc.ErrServerError().WithParent(err)
 		}
-		s.audit(ctx, EventTokenRevoked, userID, clientID, "refresh")
+		s.audit.Record(ctx, audit.Entry{Event: audit.TokenRevoked, UserID: userID, ClientID: clientID, Detail: "refresh"})
 		return nil
 	}
 	t, err := s.store.GetAccessToken(ctx, tokenOrID)
@@ -360,7 +362,7 @@ func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID
 	if err := s.store.RevokeAccessToken(ctx, t.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return oidc.ErrServerError().WithParent(err)
 	}
-	s.audit(ctx, EventTokenRevoked, t.UserID, clientID, "access")
+	s.audit.Record(ctx, audit.Entry{Event: audit.TokenRevoked, UserID: t.UserID, ClientID: clientID, Detail: "access"})
 	return nil
 }
 
