@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/otpidp/otpidp/provider/audit"
+	"github.com/otpidp/otpidp/provider/limits"
 	"github.com/otpidp/otpidp/provider/reqinfo"
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/storage/postgres"
@@ -541,5 +542,23 @@ func TestAuditEvents(t *testing.T) {
 	want := []string{string(EventPasswordFailed), string(EventPasswordOK), string(EventCodeSent), string(EventCodeFailed), string(EventCodeOK)}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("events = %v, want %v", names, want)
+	}
+}
+
+// TestEveryLimitHasAScope: every SMS and sign-in window limit maps to the LimitError scope the
+// pages explain, so no refusal reaches them without one.
+func TestEveryLimitHasAScope(t *testing.T) {
+	for _, n := range limits.Names() {
+		s, _ := limits.Lookup(n)
+		switch {
+		case strings.HasPrefix(s.Prefix, "sms:"):
+			if smsScopes[n] == "" {
+				t.Errorf("SMS limit %s has no scope", n)
+			}
+		case strings.HasPrefix(s.Prefix, "login:"):
+			if loginScopes[n] == "" {
+				t.Errorf("sign-in limit %s has no scope", n)
+			}
+		}
 	}
 }
