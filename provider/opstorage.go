@@ -16,6 +16,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -32,6 +33,7 @@ type opStorage struct {
 	clients  map[string]cachedClient // short cache: client secrets are checked on every token request
 	profiles map[string]cachedProfile
 	jwt      *jwtAccess // JWT access tokens (jwtaccess.go)
+	audit    *audit.Log // token events (audit.go)
 }
 
 type cachedClient struct {
@@ -180,7 +182,7 @@ func (s *opStorage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (s
 	if err := s.store.CreateAccessToken(ctx, t); err != nil {
 		return "", time.Time{}, fmt.Errorf("create access token: %w", err)
 	}
-	s.audit(ctx, EventTokenIssued, t.UserID, t.ClientID, "access")
+	s.audit.Record(ctx, audit.Entry{Event: audit.TokenIssued, UserID: t.UserID, ClientID: t.ClientID, Detail: "access"})
 	s.expectJWT(ctx, r, t)
 	return t.ID, t.ExpiresAt, nil
 }
@@ -233,7 +235,7 @@ func (s *opStorage) createGrantTokens(ctx context.Context, access storage.Access
 	if err := s.store.CreateRefreshToken(ctx, refresh); err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
 	}
-	s.audit(ctx, EventTokenIssued, refresh.UserID, refresh.ClientID, "access+refresh")
+	s.audit.Record(ctx, audit.Entry{Event: audit.TokenIssued, UserID: refresh.UserID, ClientID: refresh.ClientID, Detail: "access+refresh"})
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -141,6 +142,7 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 	}
 	st := &opStorage{store: store, cfg: cfg, keys: k, log: cfg.Logger, secret: secret, clients: map[string]cachedClient{}, profiles: map[string]cachedProfile{},
 		jwt: &jwtAccess{keys: k, now: cfg.Now}}
+	st.audit = audit.New(store, st.now, cfg.Logger)
 	var key [32]byte
 	copy(key[:], tokenKey)
 	p, err := newOP(cfg, st, key, u.Scheme == "http")

@@ -48,6 +48,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/provider/oautherr"
 	"github.com/otpidp/otpidp/storage"
 )
@@ -426,7 +427,7 @@ func (s *opStorage) rotateRefresh(ctx context.Context, v *refreshRequest, next s
 	case err != nil:
 		return fmt.Errorf("rotate refresh token: %w", err)
 	}
-	s.audit(ctx, EventTokenRefreshed, next.UserID, next.ClientID, "")
+	s.audit.Record(ctx, audit.Entry{Event: audit.TokenRefreshed, UserID: next.UserID, ClientID: next.ClientID})
 	return nil
 }
 
@@ -459,7 +460,7 @@ func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID
 		if err := s.store.RevokeFamily(ctx, fam, now); err != nil {
 			return oidc.ErrServerError().WithParent(err)
 		}
-		s.audit(ctx, EventTokenRevoked, userID, clientID, "refresh")
+		s.audit.Record(ctx, audit.Entry{Event: audit.TokenRevoked, UserID: userID, ClientID: clientID, Detail: "refresh"})
 		return nil
 	}
 	t, err := s.store.GetAccessToken(ctx, tokenOrID)
@@ -475,7 +476,7 @@ func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID
 	if err := s.store.RevokeAccessToken(ctx, t.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return oidc.ErrServerError().WithParent(err)
 	}
-	s.audit(ctx, EventTokenRevoked, t.UserID, clientID, "access")
+	s.audit.Record(ctx, audit.Entry{Event: audit.TokenRevoked, UserID: t.UserID, ClientID: clientID, Detail: "access"})
 	return nil
 }
 

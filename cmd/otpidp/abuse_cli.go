@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/provider/auth"
 	"github.com/otpidp/otpidp/storage"
 )
@@ -62,18 +64,18 @@ func runSMS(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	defer store.Close()
 	now := time.Now().UTC()
+	// A failed audit write is reported on stderr; the switch or restore itself stands.
+	log := audit.New(store, func() time.Time { return now }, slog.New(slog.NewTextHandler(stderr, nil)))
 	switch sub {
 	case "pause", "resume":
 		if err := store.SetSwitch(ctx, auth.SwitchSMSPaused, sub == "pause", now); err != nil {
 			return err
 		}
-		event := "sms.paused"
+		event := audit.SMSPaused
 		if sub == "resume" {
-			event = "sms.resumed"
+			event = audit.SMSResumed
 		}
-		if err := store.AppendAudit(ctx, storage.AuditEvent{At: now, Event: event, Detail: "operator"}); err != nil {
-			return err
-		}
+		log.Record(ctx, audit.Entry{Event: event, Detail: "operator"})
 		if sub == "pause" {
 			fmt.Fprintln(stdout, "SMS are paused on every instance: no code is sent until \"otpidp sms resume\".")
 		} else {
@@ -96,10 +98,7 @@ func runSMS(ctx context.Context, args []string, getenv func(string) string, stdo
 			}
 			return err
 		}
-		if err := store.ResetFailures(ctx, userID, auth.FactorSMS); err != nil {
-			return err
-		}
-		if err := store.AppendAudit(ctx, storage.AuditEvent{At: now, Event: "sms_factor.restored", UserID: userID, Detail: "operator"}); err != nil {
+		if err := auth.RestoreSMSFactorIn(ctx, store, log, userID, "operator"); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "The SMS factor of user %s works again.\n", userID)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/provider/limits"
 	"github.com/otpidp/otpidp/provider/reqinfo"
 )
 
@@ -53,22 +53,28 @@ func abuseConfigKeys() []string {
 	}
 }
 
-// Defaults of the token-endpoint limits.
+// Defaults of the token-endpoint limits: the limits table's.
 var (
-	defaultTokenPerIP     = auth.Rate{Max: 300, Per: time.Minute}
-	defaultTokenPerClient = auth.Rate{Max: 1200, Per: time.Minute}
+	defaultTokenPerIP     = defaultRate(limits.ProtocolPerIP)
+	defaultTokenPerClient = defaultRate(limits.ProtocolPerClient)
 )
 
+// defaultRate is the named limit's default rate.
+func defaultRate(n limits.Name) limits.Rate {
+	s, _ := limits.Lookup(n)
+	return s.Default
+}
+
 // AbuseConfig holds the abuse-resistance settings as given; zero fields take the defaults
-// (auth.Limits' for the authentication core).
+// (limits.Config's for the authentication core).
 type AbuseConfig struct {
 	TrustedProxies []netip.Prefix // OTPIDP_TRUSTED_PROXIES: believe X-Forwarded-For only from these
 	// SMSCountries: OTPIDP_SMS_COUNTRIES, regions codes may be sent to; empty: the default
 	// region only; ["*"]: any.
 	SMSCountries   []string
-	Auth           auth.Limits
-	TokenPerIP     auth.Rate // OTPIDP_TOKEN_LIMIT_IP: token, introspection and revocation requests per client IP
-	TokenPerClient auth.Rate // OTPIDP_TOKEN_LIMIT_CLIENT: the same per client_id
+	Auth           limits.Config
+	TokenPerIP     limits.Rate // OTPIDP_TOKEN_LIMIT_IP: token, introspection and revocation requests per client IP
+	TokenPerClient limits.Rate // OTPIDP_TOKEN_LIMIT_CLIENT: the same per client_id
 	// AuditRetention: OTPIDP_AUDIT_RETENTION, how long audit events are kept; 0: the default
 	// (defaultAuditRetention), negative: forever ("off").
 	AuditRetention time.Duration
@@ -125,9 +131,9 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 			*dst = d
 		}
 	}
-	rate := func(key string, dst *auth.Rate) {
+	rate := func(key string, dst *limits.Rate) {
 		if v, ok := lookup(key); ok {
-			r, err := auth.ParseRate(v)
+			r, err := limits.ParseRate(v)
 			if err != nil {
 				bad(key, v, err)
 				return
@@ -170,7 +176,7 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 
 // authLimits are the authentication core's limits: the settings, with the SMS countries
 // defaulting to the default region's.
-func (c Config) authLimits() auth.Limits {
+func (c Config) authLimits() limits.Config {
 	l := c.Abuse.Auth
 	switch {
 	case len(c.Abuse.SMSCountries) == 0:
@@ -223,7 +229,7 @@ func (c Config) auditRetention() time.Duration {
 }
 
 // tokenLimits are the token-endpoint limits with their defaults.
-func (c Config) tokenLimits() (perIP, perClient auth.Rate) {
+func (c Config) tokenLimits() (perIP, perClient limits.Rate) {
 	perIP, perClient = c.Abuse.TokenPerIP, c.Abuse.TokenPerClient
 	if perIP.Max == 0 {
 		perIP = defaultTokenPerIP

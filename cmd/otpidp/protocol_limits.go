@@ -3,15 +3,20 @@ package main
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
-	"github.com/otpidp/otpidp/provider/reqinfo"
-	"github.com/otpidp/otpidp/storage"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/otpidp/otpidp/provider/audit"
+	"github.com/otpidp/otpidp/provider/limits"
+	"github.com/otpidp/otpidp/provider/oautherr"
 )
 
 // maxProtocolFormBytes bounds the body of a token, introspection or revocation request.
 const maxProtocolFormBytes = 64 << 10
+
+// maxLimitedClientID bounds the client_id a per-client counter is kept for.
+const maxLimitedClientID = 128
 
 // limitedProtocolPaths are the protocol endpoints that take credentials and so are rate
 // limited per client IP and per client_id.
@@ -22,10 +27,13 @@ var limitedProtocolPaths = map[string]string{
 	"/device_authorization": "device",
 }
 
-// protocolLimits rate-limits the token, introspection and revocation endpoints (a 429 with
-// Retry-After and an OAuth error body) and writes token events to the audit log.
+// protocolLimits rate-limits the token, introspection, revocation and device endpoints with
+// the limits.ProtocolPerIP and limits.ProtocolPerClient limits: over one, a 429 with
+// Retry-After and an OAuth error body, and a protocol.rate_limited audit event.
 func protocolLimits(d deps) func(http.Handler) http.Handler {
 	perIP, perClient := d.cfg.tokenLimits()
+	lim := limits.New(d.store, map[limits.Name]limits.Rate{limits.ProtocolPerIP: perIP, limits.ProtocolPerClient: perClient})
+	log := audit.New(d.store, d.now, d.logger)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			endpoint, ok := limitedProtocolPaths[r.URL.Path]
@@ -35,38 +43,23 @@ func protocolLimits(d deps) func(http.Handler) http.Handler {
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, maxProtocolFormBytes)
 			_ = r.ParseForm() // the provider reports a bad body itself
-			clientID, _, _ := r.BasicAuth()
-			if id, err := url.QueryUnescape(clientID); err == nil {
-				clientID = id
-			}
-			if clientID == "" {
-				clientID = r.PostForm.Get("client_id")
-			}
+			clientID := protocolClientID(r)
 			ctx := r.Context()
-			info := reqinfo.From(ctx)
-			now := d.now().UTC()
-			limits := []storage.Limit{
-				{Key: "proto:ip:" + info.LimitKey() + "/" + perIP.Per.String(), Window: perIP.Per, Max: perIP.Max},
+			hits := []limits.Hit{limits.PerIP(ctx, limits.ProtocolPerIP)}
+			if clientID != "" && len(clientID) <= maxLimitedClientID {
+				hits = append(hits, limits.Hit{Name: limits.ProtocolPerClient, Subject: clientID})
 			}
-			if clientID != "" && len(clientID) <= 128 {
-				limits = append(limits, storage.Limit{Key: "proto:client:" + clientID + "/" + perClient.Per.String(), Window: perClient.Per, Max: perClient.Max})
-			}
-			refusal, err := d.store.Take(ctx, now, limits...)
+			refusal, err := lim.Take(ctx, d.now().UTC(), hits...)
 			if err != nil {
 				d.logger.ErrorContext(ctx, "protocol rate limit", "error", err)
-				w.Header().Set("Retry-After", "5")
-				http.Error(w, `{"error":"temporarily_unavailable"}`, http.StatusServiceUnavailable)
+				oautherr.WriteRetry(w, http.StatusServiceUnavailable, 5*time.Second, &oidc.Error{ErrorType: "temporarily_unavailable"})
 				return
 			}
 			if refusal != nil {
-				secs := int((refusal.ResetAt.Sub(now) + time.Second - 1) / time.Second)
-				d.logger.WarnContext(ctx, "protocol request refused by a rate limit", "endpoint", endpoint, "client_id", clientID, "limit", refusal.Limit.Max)
-				appendAudit(d, r, storage.AuditEvent{Event: "protocol.rate_limited", ClientID: clientID, Detail: endpoint})
-				w.Header().Set("Content-Type", "application/json")
-				w.Header().Set("Cache-Control", "no-store")
-				w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-				w.WriteHeader(http.StatusTooManyRequests)
-				_, _ = w.Write([]byte(`{"error":"slow_down","error_description":"too many requests; retry after the time in Retry-After"}` + "\n"))
+				d.logger.WarnContext(ctx, "protocol request refused by a rate limit", "endpoint", endpoint, "client_id", clientID, "limit_name", string(refusal.Name), "limit", refusal.Max)
+				log.Record(ctx, audit.Entry{Event: audit.ProtocolRateLimited, ClientID: clientID, Detail: endpoint})
+				oautherr.WriteRetry(w, http.StatusTooManyRequests, refusal.RetryAfter,
+					oidc.ErrSlowDown().WithDescription("too many requests; retry after the time in Retry-After"))
 				return
 			}
 			// Token events (issued, refreshed, revoked) are recorded by the provider, which
@@ -76,14 +69,16 @@ func protocolLimits(d deps) func(http.Handler) http.Handler {
 	}
 }
 
-// appendAudit writes e with the request's time, IP and request ID; a failure is logged.
-func appendAudit(d deps, r *http.Request, e storage.AuditEvent) {
-	info := reqinfo.From(r.Context())
-	e.At, e.IP, e.RequestID = d.now().UTC(), info.IPString(), info.RequestID
-	if len(e.Detail) > 64 {
-		e.Detail = e.Detail[:64]
+// protocolClientID is the client_id a protocol request claims: from HTTP Basic
+// authentication (form-encoded, RFC 6749 §2.3.1), else from the form. It is not authenticated
+// yet.
+func protocolClientID(r *http.Request) string {
+	clientID, _, _ := r.BasicAuth()
+	if id, err := url.QueryUnescape(clientID); err == nil {
+		clientID = id
 	}
-	if err := d.store.AppendAudit(r.Context(), e); err != nil {
-		d.logger.ErrorContext(r.Context(), "audit log", "event", e.Event, "error", err)
+	if clientID == "" {
+		clientID = r.PostForm.Get("client_id")
 	}
+	return clientID
 }

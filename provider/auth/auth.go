@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/otpidp/otpidp/provider/audit"
+	"github.com/otpidp/otpidp/provider/limits"
 	"github.com/otpidp/otpidp/provider/phone"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
@@ -147,7 +149,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxConcurrentHashes == 0 {
 		c.MaxConcurrentHashes = 2 * runtime.GOMAXPROCS(0)
 	}
-	c.Limits = c.Limits.withDefaults()
+	c.Limits = c.Limits.WithDefaults()
 	return c
 }
 
@@ -174,7 +176,7 @@ func (c Config) validate() error {
 	if err := c.Argon2.check(); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, c.Limits.problems()...)
+	errs = append(errs, c.Limits.Problems()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("auth: invalid config: %w", errors.Join(errs...))
 	}
@@ -212,6 +214,9 @@ type Authenticator struct {
 
 	texts    *sms.Texts   // the SMS texts (verify.go)
 	verifier CodeVerifier // nil: otpidp makes and checks codes (verify.go)
+
+	limiter  *limits.Limiter // the window limits of Config.Limits (limits.go)
+	auditLog *audit.Log      // the audit log (audit.go)
 }
 
 // New returns an Authenticator. It fills cfg's defaults, fetches (or creates) the shared key
@@ -243,6 +248,8 @@ func New(ctx context.Context, store storage.Storage, sender sms.Sender, cfg Conf
 		a.rand = &lockedReader{r: a.rand}
 	}
 	a.hashSem = make(chan struct{}, cfg.MaxConcurrentHashes)
+	a.limiter = limits.New(store, cfg.Limits.Rates())
+	a.auditLog = audit.New(store, a.clock, a.log)
 	if err := a.initTexts(); err != nil {
 		return nil, err
 	}

@@ -325,12 +325,12 @@ func TestNewDefaults(t *testing.T) {
 		MaxConcurrentHashes: cap(e.a.hashSem),
 		Limits: Limits{
 			LoginThrottleAfter: 5, LoginDelay: 30 * time.Second, LoginMaxDelay: 15 * time.Minute,
-			FailureReset: 12 * time.Hour, LoginPerIP: Rate{30, 15 * time.Minute}, LoginGlobal: Rate{600, time.Minute},
+			FailureReset: 12 * time.Hour, LoginPerIP: Rate{Max: 30, Per: 15 * time.Minute}, LoginGlobal: Rate{Max: 600, Per: time.Minute},
 			ResendMaxInterval: 30 * time.Minute, SMSFactorMaxFailures: 100, RecoveryMaxFailures: 10,
-			SMSPhoneHourly: Rate{5, time.Hour}, SMSPhoneDaily: Rate{10, 24 * time.Hour},
-			SMSIPHourly: Rate{10, time.Hour}, SMSPrefixHourly: Rate{10, time.Hour},
-			SMSCountryDaily: Rate{1000, 24 * time.Hour}, SMSGlobalHourly: Rate{300, time.Hour},
-			SMSGlobalDaily: Rate{3000, 24 * time.Hour}, SMSReservePercent: 20,
+			SMSPhoneHourly: Rate{Max: 5, Per: time.Hour}, SMSPhoneDaily: Rate{Max: 10, Per: 24 * time.Hour},
+			SMSIPHourly: Rate{Max: 10, Per: time.Hour}, SMSPrefixHourly: Rate{Max: 10, Per: time.Hour},
+			SMSCountryDaily: Rate{Max: 1000, Per: 24 * time.Hour}, SMSGlobalHourly: Rate{Max: 300, Per: time.Hour},
+			SMSGlobalDaily: Rate{Max: 3000, Per: 24 * time.Hour}, SMSReservePercent: 20,
 		},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {

@@ -65,18 +65,15 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 	// Per-IP and overall failures: one unit is taken now and given back if the password is
 	// right, so that concurrent attempts cannot overshoot the limit.
 	limits := a.loginLimits(ctx)
-	refusal, err := a.store.Take(ctx, now, limits...)
+	refusal, err := a.limiter.Take(ctx, now, limits...)
 	if err != nil {
 		return FlowView{}, fmt.Errorf("auth: login: count attempt: %w", err)
 	}
 	if refusal != nil {
-		scope := ScopeLoginIP
-		if refusal.Limit == limits[1] {
-			scope = ScopeLoginGlobal
-		}
+		scope := loginScopes[refusal.Name]
 		a.log.WarnContext(ctx, "login refused", "reason", scope, "phone", phone.MaskForLog(e164))
 		a.audit(ctx, EventLoginRateLimited, "", e164, authRequestID, scope)
-		return FlowView{}, &LimitError{Scope: scope, RetryAfter: retryAfter(refusal.ResetAt, now)}
+		return FlowView{}, &LimitError{Scope: scope, RetryAfter: refusal.RetryAfter}
 	}
 	throttled, err := a.throttled(ctx, e164, now)
 	if err != nil {
@@ -120,7 +117,7 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 	if err := a.store.ResetFailures(ctx, "phone:"+e164, FactorPassword); err != nil {
 		return FlowView{}, fmt.Errorf("auth: login: reset failures: %w", err)
 	}
-	if err := a.store.Untake(ctx, now, limits...); err != nil {
+	if err := a.limiter.Untake(ctx, now, limits...); err != nil {
 		a.log.ErrorContext(ctx, "give back login attempt", "error", err)
 	}
 	if !user.PhoneVerified {

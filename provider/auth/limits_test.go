@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/otpidp/otpidp/provider/audit"
+	"github.com/otpidp/otpidp/provider/limits"
 	"github.com/otpidp/otpidp/provider/reqinfo"
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/storage/postgres"
@@ -118,8 +120,8 @@ func TestLoginThrottle(t *testing.T) {
 			events = append(events, ev.Event)
 		}
 		joined := strings.Join(events, " ")
-		for _, want := range []string{EventPasswordFailed, EventLoginThrottled, "lockout.password", EventPasswordOK, EventCodeSent} {
-			if !strings.Contains(joined, want) {
+		for _, want := range []audit.Event{EventPasswordFailed, EventLoginThrottled, "lockout.password", EventPasswordOK, EventCodeSent} {
+			if !strings.Contains(joined, string(want)) {
 				t.Errorf("audit log lacks %s: %v", want, events)
 			}
 		}
@@ -130,7 +132,7 @@ func TestLoginThrottle(t *testing.T) {
 func TestLoginThrottleMaxDelay(t *testing.T) {
 	e := newEnvOn(t, &spyStore{Storage: openStore(t)}, t.Name())
 	for n, want := range map[int]time.Duration{0: 0, 4: 0, 5: 30 * time.Second, 6: time.Minute, 8: 4 * time.Minute, 10: 15 * time.Minute, 50: 15 * time.Minute} {
-		if got := e.a.loginDelay(n); got != want {
+		if got := e.a.cfg.Limits.LoginDelayAfter(n); got != want {
 			t.Errorf("loginDelay(%d) = %s, want %s", n, got, want)
 		}
 	}
@@ -179,7 +181,7 @@ func TestUnknownPhoneThrottled(t *testing.T) {
 // not affected.
 func TestLoginPerIP(t *testing.T) {
 	eachStore(t, func(t *testing.T, newEnv func(...func(*Config)) *env) {
-		e := newEnv(func(c *Config) { c.Limits.LoginPerIP = Rate{3, 15 * time.Minute} })
+		e := newEnv(func(c *Config) { c.Limits.LoginPerIP = Rate{Max: 3, Per: 15 * time.Minute} })
 		e.addUser(t)
 		ctx := from(t.Context(), "203.0.113.9")
 		for range 3 {
@@ -211,7 +213,7 @@ func TestLoginPerIP(t *testing.T) {
 // TestLoginGlobal: failed sign-ins overall.
 func TestLoginGlobal(t *testing.T) {
 	eachStore(t, func(t *testing.T, newEnv func(...func(*Config)) *env) {
-		e := newEnv(func(c *Config) { c.Limits.LoginGlobal = Rate{4, time.Minute} })
+		e := newEnv(func(c *Config) { c.Limits.LoginGlobal = Rate{Max: 4, Per: time.Minute} })
 		e.addUser(t)
 		for i := range 4 {
 			ip := "198.51.100." + string(rune('1'+i))
@@ -293,11 +295,11 @@ func TestSMSPerIPPrefixCountry(t *testing.T) {
 		ip    func(i int) string
 		phone func(i int) string
 	}{
-		{ScopeSMSIP, func(c *Config) { c.Limits.SMSIPHourly = Rate{3, time.Hour} },
+		{ScopeSMSIP, func(c *Config) { c.Limits.SMSIPHourly = Rate{Max: 3, Per: time.Hour} },
 			func(int) string { return "192.0.2.1" }, func(i int) string { return "+1" + areaCodes[i] + "5552671" }},
-		{ScopeSMSPrefix, func(c *Config) { c.Limits.SMSPrefixHourly = Rate{3, time.Hour} },
+		{ScopeSMSPrefix, func(c *Config) { c.Limits.SMSPrefixHourly = Rate{Max: 3, Per: time.Hour} },
 			func(i int) string { return "192.0.2." + itoa(i+1) }, func(i int) string { return "+1415555" + pad4(i) }},
-		{ScopeSMSCountry, func(c *Config) { c.Limits.SMSCountryDaily = Rate{3, 24 * time.Hour} },
+		{ScopeSMSCountry, func(c *Config) { c.Limits.SMSCountryDaily = Rate{Max: 3, Per: 24 * time.Hour} },
 			func(i int) string { return "192.0.2." + itoa(i+1) }, func(i int) string { return "+1" + areaCodes[i] + "5552671" }},
 	} {
 		t.Run(tt.scope, func(t *testing.T) {
@@ -340,7 +342,7 @@ func pad4(i int) string {
 func TestSMSBudgetReserve(t *testing.T) {
 	eachStore(t, func(t *testing.T, newEnv func(...func(*Config)) *env) {
 		e := newEnv(func(c *Config) {
-			c.Limits.SMSGlobalHourly = Rate{5, time.Hour} // reserve 20 %: registrations get 4
+			c.Limits.SMSGlobalHourly = Rate{Max: 5, Per: time.Hour} // reserve 20 %: registrations get 4
 		})
 		e.addUser(t)
 		for i := range 4 {
@@ -537,8 +539,26 @@ func TestAuditEvents(t *testing.T) {
 			}
 		}
 	}
-	want := []string{EventPasswordFailed, EventPasswordOK, EventCodeSent, EventCodeFailed, EventCodeOK}
+	want := []string{string(EventPasswordFailed), string(EventPasswordOK), string(EventCodeSent), string(EventCodeFailed), string(EventCodeOK)}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("events = %v, want %v", names, want)
+	}
+}
+
+// TestEveryLimitHasAScope: every SMS and sign-in window limit maps to the LimitError scope the
+// pages explain, so no refusal reaches them without one.
+func TestEveryLimitHasAScope(t *testing.T) {
+	for _, n := range limits.Names() {
+		s, _ := limits.Lookup(n)
+		switch {
+		case strings.HasPrefix(s.Prefix, "sms:"):
+			if smsScopes[n] == "" {
+				t.Errorf("SMS limit %s has no scope", n)
+			}
+		case strings.HasPrefix(s.Prefix, "login:"):
+			if loginScopes[n] == "" {
+				t.Errorf("sign-in limit %s has no scope", n)
+			}
+		}
 	}
 }

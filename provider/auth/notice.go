@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/provider/phone"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
@@ -10,8 +11,8 @@ import (
 
 // Audit events of informational texts.
 const (
-	EventNoticeSent    = "notice.sent"
-	EventNoticeNotSent = "notice.not_sent"
+	EventNoticeSent    = audit.NoticeSent
+	EventNoticeNotSent = audit.NoticeNotSent
 )
 
 // notifyPasswordChanged texts the account's phone that its password was reset or changed

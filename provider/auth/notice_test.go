@@ -13,7 +13,7 @@ import (
 // notice (no code in it), in the request's language; past the SMS limits the notice is not sent
 // and the change still stands; a failed send does not undo it either.
 func TestPasswordChangedNotice(t *testing.T) {
-	e, u, codes := resetEnv(t, func(c *Config) { c.Limits.SMSPhoneHourly = Rate{2, time.Hour} })
+	e, u, codes := resetEnv(t, func(c *Config) { c.Limits.SMSPhoneHourly = Rate{Max: 2, Per: time.Hour} })
 	ctx := t.Context()
 	if err := e.a.ChangePassword(WithLanguage(ctx, "es-MX,es;q=0.9"), u.ID, "", testPassword, "a brand new password", "a brand new password"); err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func TestPasswordNoticeVerifyMode(t *testing.T) {
 	if fake.Requests() != before || e.sms.count() != sent {
 		t.Fatalf("a notice was sent in Verify mode: %d requests to Twilio, %d texts", fake.Requests()-before, e.sms.count()-sent)
 	}
-	if names := e.auditNames(t); !strings.Contains(strings.Join(names, " "), EventNoticeNotSent) {
+	if names := e.auditNames(t); !strings.Contains(strings.Join(names, " "), string(EventNoticeNotSent)) {
 		t.Fatalf("audit log %v lacks %s", names, EventNoticeNotSent)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/otpidp/otpidp/provider/audit"
+	"github.com/otpidp/otpidp/provider/limits"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -22,19 +24,19 @@ import (
 // the SMS factor.
 
 // FactorRecovery is the failure run of wrong recovery codes, kept per user ID.
-const FactorRecovery = "recovery"
+const FactorRecovery = limits.FactorRecovery
 
 // ScopeRecovery is the LimitError scope of an account whose recovery codes are not checked
 // for a while after too many wrong ones.
 const ScopeRecovery = "recovery"
 
-// Audit events of recovery codes.
+// Audit events of recovery codes (provider/audit's names).
 const (
-	EventRecoveryOK       = "recovery_code.ok"
-	EventRecoveryFailed   = "recovery_code.failed"
-	EventRecoveryIssued   = "recovery_codes.issued"
-	EventRecoveryLocked   = "lockout.recovery"
-	EventSMSFactorRestore = "sms_factor.restored"
+	EventRecoveryOK       = audit.RecoveryCodeOK
+	EventRecoveryFailed   = audit.RecoveryCodeFailed
+	EventRecoveryIssued   = audit.RecoveryCodesIssued
+	EventRecoveryLocked   = audit.LockoutRecovery
+	EventSMSFactorRestore = audit.SMSFactorRestored
 )
 
 // recoveryCheckHold is how long a claimed recovery-code check holds the account's run: the

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -77,8 +78,8 @@ func TestRecoveryRestoresSMSFactor(t *testing.T) {
 			t.Fatalf("SMS sign-in after the restore: %v", err)
 		}
 		names := e.auditNames(t)
-		for _, want := range []string{EventRecoveryOK, EventSMSFactorRestore} {
-			if !slices.Contains(names, want) {
+		for _, want := range []audit.Event{EventRecoveryOK, EventSMSFactorRestore} {
+			if !slices.Contains(names, string(want)) {
 				t.Errorf("audit log %v lacks %s", names, want)
 			}
 		}
@@ -136,7 +137,7 @@ func TestRecoveryCodeThrottle(t *testing.T) {
 			t.Fatalf("right recovery code after the wait: %v", err)
 		}
 		names := e.auditNames(t)
-		if !slices.Contains(names, EventRecoveryLocked) || !slices.Contains(names, EventRecoveryFailed) {
+		if !slices.Contains(names, string(EventRecoveryLocked)) || !slices.Contains(names, string(EventRecoveryFailed)) {
 			t.Fatalf("audit log %v lacks the recovery events", names)
 		}
 	})
@@ -212,8 +213,8 @@ func TestResetAndChangeAudited(t *testing.T) {
 			t.Errorf("event %+v lacks IP or user", ev)
 		}
 	}
-	for _, want := range []string{EventResetRequested, EventRecoveryOK, EventResetVerified, EventPasswordReset, EventPasswordChangeFailed, EventPasswordChanged} {
-		if !slices.Contains(names, want) {
+	for _, want := range []audit.Event{EventResetRequested, EventRecoveryOK, EventResetVerified, EventPasswordReset, EventPasswordChangeFailed, EventPasswordChanged} {
+		if !slices.Contains(names, string(want)) {
 			t.Errorf("audit log %v lacks %s", names, want)
 		}
 	}

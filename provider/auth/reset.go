@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/provider/phone"
 	"github.com/otpidp/otpidp/storage"
 )
@@ -34,12 +35,12 @@ const (
 
 // Audit events of password resets and changes.
 const (
-	EventResetRequested       = "reset.requested" // for any number; the user when it has an account
-	EventResetVerified        = "reset.verified"  // the codes were right
-	EventResetFailed          = "reset.failed"    // refused after the right code
-	EventPasswordReset        = "password.reset"
-	EventPasswordChanged      = "password.changed"
-	EventPasswordChangeFailed = "password.change_failed"
+	EventResetRequested       = audit.ResetRequested // for any number; the user when it has an account
+	EventResetVerified        = audit.ResetVerified  // the codes were right
+	EventResetFailed          = audit.ResetFailed    // refused after the right code
+	EventPasswordReset        = audit.PasswordReset
+	EventPasswordChanged      = audit.PasswordChanged
+	EventPasswordChangeFailed = audit.PasswordChangeFailed
 )
 
 // FieldPasswordConfirm and FieldCurrentPassword are fields named by a FieldError of a password

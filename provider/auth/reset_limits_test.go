@@ -46,7 +46,7 @@ func TestResetFloodThrottled(t *testing.T) {
 // the known number gets texts.
 func TestResetLimitsSameForUnknownNumbers(t *testing.T) {
 	eachStore(t, func(t *testing.T, newEnv func(...func(*Config)) *env) {
-		e := newEnv(func(c *Config) { c.Limits.SMSPhoneHourly = Rate{3, time.Hour} })
+		e := newEnv(func(c *Config) { c.Limits.SMSPhoneHourly = Rate{Max: 3, Per: time.Hour} })
 		e.addUser(t)
 		type answer struct {
 			ok          bool
@@ -96,7 +96,7 @@ func TestResetLimitsSameForUnknownNumbers(t *testing.T) {
 // reserve kept for sign-ins; the reserve still serves a sign-in; a pause stops resets.
 func TestResetBudgetReserve(t *testing.T) {
 	eachStore(t, func(t *testing.T, newEnv func(...func(*Config)) *env) {
-		e := newEnv(func(c *Config) { c.Limits.SMSGlobalHourly = Rate{5, time.Hour} }) // resets get 4
+		e := newEnv(func(c *Config) { c.Limits.SMSGlobalHourly = Rate{Max: 5, Per: time.Hour} }) // resets get 4
 		e.addUser(t)
 		for i := range 4 {
 			if _, err := e.a.StartReset(from(t.Context(), "192.0.2."+itoa(i+1)), "+1"+areaCodes[i]+"5552671", "", browser("a")); err != nil {
