@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/provider/authflow"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -170,7 +171,7 @@ func (u *UI) handleCodesDone(w http.ResponseWriter, r *http.Request) {
 
 // handleRecoveryPage offers a recovery code instead of the SMS code of a login flow.
 func (u *UI) handleRecoveryPage(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), storage.FlowLogin)
+	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), authflow.FlowLogin)
 	if !ok {
 		return
 	}
@@ -188,7 +189,7 @@ func (u *UI) handleRecovery(w http.ResponseWriter, r *http.Request) {
 	}
 	browser := BrowserHash(r.Context())
 	f, err := u.auth.Flow(r.Context(), r.PostFormValue("flow"), browser)
-	if err != nil || f.Kind != storage.FlowLogin {
+	if err != nil || f.Kind != authflow.FlowLogin {
 		if err == nil || errors.Is(err, auth.ErrFlowNotFound) {
 			u.flowGone(w, r)
 			return

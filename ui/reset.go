@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/otpidp/otpidp/provider/auth"
-	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/provider/authflow"
 )
 
 // Forgot password: /forgot (the phone number) → /forgot/verify (the SMS code and a recovery
@@ -78,7 +78,7 @@ func (u *UI) handleForgot(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) handleVerifyPage(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), storage.FlowReset)
+	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), authflow.FlowReset)
 	if !ok {
 		return
 	}
@@ -95,7 +95,7 @@ func (u *UI) handleVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	browser := BrowserHash(r.Context())
 	f, err := u.auth.Flow(r.Context(), r.PostFormValue("flow"), browser)
-	if err != nil || f.Kind != storage.FlowReset {
+	if err != nil || f.Kind != authflow.FlowReset {
 		if err == nil || errors.Is(err, auth.ErrFlowNotFound) {
 			u.flowGone(w, r)
 			return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/provider/authflow"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -31,7 +32,7 @@ type registerPage struct {
 type codePage struct {
 	page
 	FlowID      string
-	Kind        storage.FlowKind
+	Kind        authflow.FlowKind
 	MaskedPhone string
 	ResendIn    int
 	BackURL     string
@@ -263,9 +264,9 @@ func (u *UI) codeView(r *http.Request, f auth.FlowView) codePage {
 	v := codePage{FlowID: f.ID, Kind: f.Kind, MaskedPhone: f.MaskedPhone, Action: "/code", Resend: "/code/resend"}
 	purpose := "code"
 	switch f.Kind {
-	case storage.FlowRegister:
+	case authflow.FlowRegister:
 		v.BackURL = withAuthRequest("/register", f.AuthRequestID)
-	case storage.FlowReset:
+	case authflow.FlowReset:
 		v.BackURL = withAuthRequest("/forgot", f.AuthRequestID)
 		v.Action, v.Resend, v.Recovery, purpose = "/forgot/verify", "/forgot/resend", u.auth.ResetNeedsRecoveryCode(), "reset"
 	default:
@@ -287,7 +288,7 @@ func (u *UI) flowGone(w http.ResponseWriter, r *http.Request) {
 
 // flowPage loads the flow of a GET page's ?flow=, of one of kinds; ok is false when a page was
 // rendered instead.
-func (u *UI) flowPage(w http.ResponseWriter, r *http.Request, id string, kinds ...storage.FlowKind) (auth.FlowView, bool) {
+func (u *UI) flowPage(w http.ResponseWriter, r *http.Request, id string, kinds ...authflow.FlowKind) (auth.FlowView, bool) {
 	f, err := u.auth.Flow(r.Context(), id, BrowserHash(r.Context()))
 	if err == nil {
 		for _, k := range kinds {
@@ -306,7 +307,7 @@ func (u *UI) flowPage(w http.ResponseWriter, r *http.Request, id string, kinds .
 }
 
 func (u *UI) handleCodePage(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), storage.FlowLogin, storage.FlowRegister)
+	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), authflow.FlowLogin, authflow.FlowRegister)
 	if !ok {
 		return
 	}
@@ -341,7 +342,7 @@ func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f auth.FlowView, 
 	}
 	name := "code"
 	switch {
-	case f.Kind == storage.FlowReset:
+	case f.Kind == authflow.FlowReset:
 		name = "verify"
 	case field == "recovery_code":
 		name = "recovery"
@@ -355,7 +356,7 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 	}
 	browser := BrowserHash(r.Context())
 	f, err := u.auth.Flow(r.Context(), r.PostFormValue("flow"), browser)
-	if err != nil || (f.Kind != storage.FlowLogin && f.Kind != storage.FlowRegister) {
+	if err != nil || (f.Kind != authflow.FlowLogin && f.Kind != authflow.FlowRegister) {
 		if err == nil || errors.Is(err, auth.ErrFlowNotFound) {
 			u.flowGone(w, r)
 			return
@@ -364,7 +365,7 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	verify := u.auth.VerifyLogin
-	if f.Kind == storage.FlowRegister {
+	if f.Kind == authflow.FlowRegister {
 		verify = u.auth.VerifyRegistration
 	}
 	res, err := verify(r.Context(), f.ID, browser, r.PostFormValue("code"))
@@ -382,7 +383,7 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.cfg.Logger.InfoContext(r.Context(), "signed in", "user_id", res.UserID, "flow", string(f.Kind))
-	if f.Kind == storage.FlowRegister {
+	if f.Kind == authflow.FlowRegister {
 		// A new account gets its recovery codes now, shown once on the next page.
 		if err := u.issueCodes(w, r, s); err != nil {
 			u.internalError(w, r, err)
@@ -408,7 +409,7 @@ func (u *UI) handleResend(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PostFormValue("flow")
 	cur, err := u.auth.Flow(r.Context(), id, BrowserHash(r.Context()))
-	if err != nil || (cur.Kind == storage.FlowReset) != (page == "/forgot/verify") {
+	if err != nil || (cur.Kind == authflow.FlowReset) != (page == "/forgot/verify") {
 		u.flowGone(w, r)
 		return
 	}
@@ -442,7 +443,7 @@ func (u *UI) handleResend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := "code"
-	if cur.Kind == storage.FlowReset {
+	if cur.Kind == authflow.FlowReset {
 		name = "verify"
 	}
 	u.render(w, r, status, name, view)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otpidp/otpidp/provider/authflow"
 	"github.com/otpidp/otpidp/provider/phone"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
@@ -20,24 +21,6 @@ const deleteTimeout = 5 * time.Second
 
 // errNoBrowser refuses to start a flow that is bound to no browser: a caller's bug.
 var errNoBrowser = errors.New("auth: a browser hash is required")
-
-// FlowView is what the pages may show about a flow in progress.
-type FlowView struct {
-	ID            string
-	Kind          storage.FlowKind
-	MaskedPhone   string // phone.Mask of where the code went: "+1 ••• ••• 4567"
-	AuthRequestID string
-	ResendAt      time.Time // a new code may be asked for from then on
-	ExpiresAt     time.Time // the flow ends then
-}
-
-// Result is a completed sign-in (or registration, which signs the new user in).
-type Result struct {
-	UserID        string
-	AuthTime      time.Time
-	AMR           []string // RFC 8176: ["pwd", "sms", "mfa"]
-	AuthRequestID string
-}
 
 // StartLogin checks the phone number and password and, when they are right, sends a code to
 // the user's stored, verified phone (OTP-08). Errors: ErrInvalidPhone when phoneInput is not a
@@ -629,7 +612,7 @@ func (a *Authenticator) codeState(ctx context.Context, flowID string) error {
 func (a *Authenticator) view(f storage.Flow) FlowView {
 	return FlowView{
 		ID:            f.ID,
-		Kind:          f.Kind,
+		Kind:          authflow.FlowKind(f.Kind),
 		MaskedPhone:   phone.Mask(f.Phone),
 		AuthRequestID: f.AuthRequestID,
 		ResendAt:      f.CodeSentAt.Add(a.resendWait(f.SendCount)),
