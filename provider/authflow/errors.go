@@ -56,6 +56,8 @@ var (
 var (
 	// ErrRequestExpired: the authorization request is unknown, expired or already answered.
 	ErrRequestExpired = errors.New("signin: unknown, expired or answered authorization request")
+	// ErrRequestCompleted: the authorization request was completed meanwhile, or is gone.
+	ErrRequestCompleted = errors.New("signin: the authorization request was completed already")
 	// ErrOtherBrowser: the authorization request (or the session it needs) belongs to another
 	// browser.
 	ErrOtherBrowser = errors.New("signin: the request belongs to another browser")
