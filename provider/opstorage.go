@@ -129,7 +129,7 @@ func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		LoginHint:           req.LoginHint,
 		UILocales:           locales,
 		HintSubject:         hintSubject,
-		BrowserHash:         s.cfg.BrowserFromContext(ctx),
+		BrowserHash:         s.cfg.SignIn.BrowserHash(ctx),
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(s.cfg.AuthRequestTTL),
 	}
@@ -333,8 +333,8 @@ func (s *opStorage) TokenRequestByRefreshToken(ctx context.Context, value string
 }
 
 // TerminateSession ends the browser's session (RP-initiated logout).
-func (s *opStorage) TerminateSession(ctx context.Context, userID, _ string) error {
-	return s.cfg.EndSession(ctx, userID)
+func (s *opStorage) TerminateSession(ctx context.Context, _, _ string) error {
+	return s.cfg.SignIn.EndSession(ctx)
 }
 
 // RevokeToken revokes an access token (by ID) or a refresh token's whole family (RFC 7009).
