@@ -29,5 +29,5 @@ func (u *UI) rotateAfterStep(w http.ResponseWriter, r *http.Request, flowID stri
 		return r, false
 	}
 	http.SetCookie(w, u.cookie(u.browser, value, browserCookieTTL))
-	return r.WithContext(reqinfo.Update(r.Context(), func(i *reqinfo.Info) { i.BrowserHash = authflow.HashToken(value) })), true
+	return r.WithContext(reqinfo.Update(r.Context(), func(i *reqinfo.Info) { i.Browser, i.BrowserHash = value, authflow.HashToken(value) })), true
 }

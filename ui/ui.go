@@ -170,7 +170,7 @@ func (u *UI) Browser(next http.Handler) http.Handler {
 			session = authflow.HashToken(c.Value)
 		}
 		ctx := reqinfo.Update(r.Context(), func(i *reqinfo.Info) {
-			i.BrowserHash, i.SessionHash = authflow.HashToken(value), session
+			i.Browser, i.BrowserHash, i.SessionHash = value, authflow.HashToken(value), session
 		})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -210,8 +210,7 @@ func (u *UI) startSession(w http.ResponseWriter, r *http.Request, res authflow.R
 // csrfToken ties a form to this browser and to the form's purpose.
 func (u *UI) csrfToken(r *http.Request, purpose string) string {
 	m := hmac.New(sha256.New, u.csrfKey)
-	m.Write(reqinfo.From(r.Context()).BrowserHash)
-	m.Write([]byte("|" + purpose))
+	m.Write([]byte(reqinfo.From(r.Context()).Browser + "|" + purpose))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 

@@ -22,9 +22,12 @@ type Info struct {
 	IP        netip.Addr // the client's address; invalid when unknown
 	RequestID string
 
-	// Set by the pages (ui): the SHA-256 of the browser-binding cookie (nil outside the pages)
-	// and of the session cookie (nil when none), the language the pages are read in (a BCP 47
-	// tag or an Accept-Language value; SMS texts go out in it), and the page's CSP nonce.
+	// Set by the pages (ui): the browser-binding cookie's value (the pages' CSRF tokens are
+	// tied to it) and its SHA-256 (nil outside the pages; flows and authorization requests are
+	// bound to it), the SHA-256 of the session cookie (nil when none), the language the pages
+	// are read in (a BCP 47 tag or an Accept-Language value; SMS texts go out in it), and the
+	// page's CSP nonce.
+	Browser     string
 	BrowserHash []byte
 	SessionHash []byte
 	Language    string
