@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -15,7 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/provider/authflow"
 )
 
 // The authorization endpoint and its callback are otpidp's own (on zitadel/oidc's validators),
@@ -87,86 +86,44 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleCallback serves /authorize/callback, where the sign-in pages send the browser once
-// the user has authenticated (or, for prompt=none, found no session). It asks for consent
-// when needed and answers the client.
+// the user has authenticated (or, for prompt=none, found no session). What the request needs
+// next (sign-in, consent, or the answer) is the sign-in core's one rule (signin.Core's next);
+// the provider gives the HTTP and OAuth answer.
 func (p *Provider) handleCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	a, err := p.storage.store.GetAuthRequest(ctx, r.URL.Query().Get("id"))
-	if err != nil || !a.ExpiresAt.After(p.storage.now()) || !a.CodeExpiresAt.IsZero() {
+	a, step, err := p.signIn.Authorize(ctx, r.URL.Query().Get("id"), r.URL.Query().Get("consent") == "denied")
+	if errors.Is(err, authflow.ErrRequestExpired) {
 		p.authorizeError(w, r, nil, oidc.ErrInvalidRequest().WithDescription("unknown, expired or answered authorization request"))
 		return
 	}
 	target := &responseTarget{redirectURI: a.RedirectURI, state: a.State, formPost: a.ResponseMode == string(oidc.ResponseModeFormPost)}
-	promptNone := slices.Contains(a.Prompt, oidc.PromptNone)
-	if !a.Done() {
-		if promptNone {
-			p.authorizeError(w, r, target, oidc.ErrLoginRequired().WithDescription("the user is not signed in"))
-			return
-		}
-		http.Redirect(w, r, p.storage.cfg.LoginPath+"?authRequestID="+url.QueryEscape(a.ID), http.StatusFound)
-		return
-	}
-	if a.HintSubject != "" && a.HintSubject != a.UserID && promptNone {
-		p.authorizeError(w, r, target, oidc.ErrLoginRequired().WithDescription("the signed-in user is not the one of id_token_hint"))
-		return
-	}
-	if r.URL.Query().Get("consent") == "denied" {
-		p.authorizeError(w, r, target, &oidc.Error{ErrorType: oidc.AccessDenied, Description: "the user did not allow access"})
-		return
-	}
-	need, err := p.needsConsent(ctx, a)
 	if err != nil {
 		p.authorizeError(w, r, target, oidc.ErrServerError().WithParent(err))
 		return
 	}
-	if need {
-		if promptNone {
-			p.authorizeError(w, r, target, &oidc.Error{ErrorType: "consent_required", Description: "the user has not consented to this client"})
+	switch step {
+	case authflow.StepSignIn:
+		http.Redirect(w, r, p.storage.cfg.LoginPath+"?authRequestID="+url.QueryEscape(a.ID), http.StatusFound)
+	case authflow.StepLoginRequired:
+		e := oidc.ErrLoginRequired().WithDescription("the user is not signed in")
+		if a.Done() {
+			e = oidc.ErrLoginRequired().WithDescription("the signed-in user is not the one of id_token_hint")
+		}
+		p.authorizeError(w, r, target, e)
+	case authflow.StepAccessDenied:
+		p.authorizeError(w, r, target, &oidc.Error{ErrorType: oidc.AccessDenied, Description: "the user did not allow access"})
+	case authflow.StepConsentRequired:
+		p.authorizeError(w, r, target, &oidc.Error{ErrorType: "consent_required", Description: "the user has not consented to this client"})
+	case authflow.StepConsent:
+		http.Redirect(w, r, p.storage.cfg.ConsentPath+"?authRequestID="+url.QueryEscape(a.ID), http.StatusFound)
+	default: // authflow.StepIssueCode
+		code, err := op.CreateAuthRequestCode(ctx, authRequest{a}, p.op.Storage(), p.op.Crypto())
+		if err != nil {
+			p.authorizeError(w, r, target, oidc.DefaultToServerError(err, "could not issue a code"))
 			return
 		}
-		http.Redirect(w, r, p.storage.cfg.ConsentPath+"?authRequestID="+url.QueryEscape(a.ID), http.StatusFound)
-		return
+		p.respond(w, r, target, url.Values{"code": {code}})
 	}
-	code, err := op.CreateAuthRequestCode(ctx, authRequest{a}, p.op.Storage(), p.op.Crypto())
-	if err != nil {
-		p.authorizeError(w, r, target, oidc.DefaultToServerError(err, "could not issue a code"))
-		return
-	}
-	p.respond(w, r, target, url.Values{"code": {code}})
-}
-
-// needsConsent reports whether the user must be asked: never for first-party clients; for
-// others when no remembered consent covers the scopes, or prompt=consent asked for a new one
-// (one given during this request counts).
-func (p *Provider) needsConsent(ctx context.Context, a storage.AuthRequest) (bool, error) {
-	c, err := p.storage.client(ctx, a.ClientID)
-	if err != nil {
-		return false, err
-	}
-	if c.FirstParty {
-		return false, nil
-	}
-	consent, err := p.storage.store.GetConsent(ctx, a.UserID, a.ClientID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if slices.Contains(a.Prompt, oidc.PromptConsent) && consent.GrantedAt.Before(a.CreatedAt) {
-		return true, nil
-	}
-	return !consentCovers(consent.Scopes, a.Scopes), nil
-}
-
-// consentCovers reports whether consented scopes include every requested scope.
-func consentCovers(consented, requested []string) bool {
-	for _, s := range requested {
-		if !slices.Contains(consented, s) {
-			return false
-		}
-	}
-	return true
 }
 
 // authorizeError answers an authorization request with an error: back to the client when the

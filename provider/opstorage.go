@@ -126,7 +126,7 @@ func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		LoginHint:           req.LoginHint,
 		UILocales:           locales,
 		HintSubject:         hintSubject,
-		BrowserHash:         s.cfg.BrowserFromContext(ctx),
+		BrowserHash:         s.cfg.SignIn.BrowserHash(ctx),
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(s.cfg.AuthRequestTTL),
 	}
@@ -240,8 +240,8 @@ func (s *opStorage) createGrantTokens(ctx context.Context, access storage.Access
 }
 
 // TerminateSession ends the browser's session (RP-initiated logout).
-func (s *opStorage) TerminateSession(ctx context.Context, userID, _ string) error {
-	return s.cfg.EndSession(ctx, userID)
+func (s *opStorage) TerminateSession(ctx context.Context, _, _ string) error {
+	return s.cfg.SignIn.EndSession(ctx)
 }
 
 // activeAccessToken returns the access token if it is unrevoked and unexpired.

@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/otpidp/otpidp/provider/audit"
+	"github.com/otpidp/otpidp/provider/authflow"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -40,12 +41,10 @@ type Config struct {
 	// addresses are refused regardless.
 	JWKSAllowLoopback bool
 
-	// BrowserFromContext returns the hash of the browser-binding cookie of the request whose
-	// context this is (the ui package sets it). Authorization requests are bound to it.
-	BrowserFromContext func(context.Context) []byte
-	// EndSession ends the browser session of the request whose context this is
-	// (RP-initiated logout).
-	EndSession func(ctx context.Context, userID string) error
+	// SignIn is the sign-in core (provider/signin): it binds authorization requests to the
+	// request's browser, ends its session (RP-initiated logout) and decides what an
+	// authorization request needs next. Nil: no browser, no session, every callback refused.
+	SignIn SignIn
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -86,18 +85,37 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.BrowserFromContext == nil {
-		c.BrowserFromContext = func(context.Context) []byte { return nil }
+	if c.SignIn == nil {
+		c.SignIn = noSignIn{}
 	}
-	if c.EndSession == nil {
-		c.EndSession = func(context.Context, string) error { return nil }
-	}
+}
+
+// SignIn is what the provider needs of the sign-in core; *signin.Core satisfies it.
+type SignIn interface {
+	// BrowserHash is the hash of the browser-binding cookie of the request whose context ctx
+	// is (nil when none). Authorization requests are bound to it.
+	BrowserHash(ctx context.Context) []byte
+	// EndSession ends the browser session of the request whose context ctx is.
+	EndSession(ctx context.Context) error
+	// Authorize loads the authorization request of the callback and says what it needs next
+	// (authflow.ErrRequestExpired when it is unknown, expired or already has a code).
+	Authorize(ctx context.Context, id string, consentDenied bool) (storage.AuthRequest, authflow.Step, error)
+}
+
+// noSignIn is the SignIn of a provider without pages.
+type noSignIn struct{}
+
+func (noSignIn) BrowserHash(context.Context) []byte { return nil }
+func (noSignIn) EndSession(context.Context) error   { return nil }
+func (noSignIn) Authorize(context.Context, string, bool) (storage.AuthRequest, authflow.Step, error) {
+	return storage.AuthRequest{}, 0, authflow.ErrRequestExpired
 }
 
 // Provider is the OpenID provider: an http.Handler for the protocol endpoints.
 type Provider struct {
 	op      *op.Provider
 	storage *opStorage
+	signIn  SignIn
 	issuer  string
 	handler http.Handler
 
@@ -149,7 +167,7 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 	if err != nil {
 		return nil, err
 	}
-	prov := &Provider{op: p, storage: st, issuer: cfg.Issuer,
+	prov := &Provider{op: p, storage: st, signIn: cfg.SignIn, issuer: cfg.Issuer,
 		clientKeys: &clientKeyCache{http: newJWKSHTTPClient(cfg.JWKSAllowLoopback || isLoopbackHost(u.Hostname())), now: cfg.Now, sets: map[string]fetchedKeys{}}}
 	prov.handler = prov.wrap(prov.routes())
 	return prov, nil

@@ -6,9 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otpidp/otpidp/provider/auth"
-	"github.com/otpidp/otpidp/provider/phone"
-	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/provider/authflow"
 )
 
 // The account page: the user's name and masked number, a password change (with the current
@@ -41,42 +39,25 @@ type appView struct {
 const lowCodes = 3
 
 // accountView builds the account page of the session's user.
-func (u *UI) accountView(r *http.Request, s storage.Session) (accountPage, error) {
-	ctx := r.Context()
-	usr, err := u.store.GetUser(ctx, s.UserID)
+func (u *UI) accountView(r *http.Request, s authflow.Session) (accountPage, error) {
+	acct, err := u.core.Account(r.Context(), s)
 	if err != nil {
 		return accountPage{}, err
 	}
-	v := accountPage{page: u.base(r, "account", nil), LogoutCSRF: u.csrfToken(r, "logout"), Name: usr.Name, NameInput: usr.Name, MaskedPhone: phone.Mask(usr.Phone)}
+	v := accountPage{page: u.base(r, "account", nil), LogoutCSRF: u.csrfToken(r, "logout"), Name: acct.Name, NameInput: acct.Name,
+		MaskedPhone: acct.MaskedPhone, CodesLeft: acct.CodesLeft, CodesLow: acct.CodesLeft <= lowCodes}
 	v.AuthTimeISO, v.AuthTimeText = timeText(v.Lang, s.AuthTime)
-	if v.CodesLeft, err = u.auth.RecoveryCodesLeft(ctx, usr.ID); err != nil {
-		return v, err
-	}
-	v.CodesLow = v.CodesLeft <= lowCodes
-	now := u.cfg.Now().UTC()
-	sessions, err := u.store.ListUserSessions(ctx, usr.ID, now)
-	if err != nil {
-		return v, err
-	}
-	for i := len(sessions) - 1; i >= 0; i-- { // newest first
-		ss := sessions[i]
-		d := deviceView{ID: ss.ID, Label: deviceLabel(ss.UserAgent), Current: ss.ID == s.ID}
+	for _, ss := range acct.Devices {
+		d := deviceView{ID: ss.ID, Label: deviceLabel(ss.UserAgent), Current: ss.Current}
 		if d.Label == "" {
 			d.Label = v.T("unknown_device")
 		}
 		d.LastSeenISO, d.LastSeenText = timeText(v.Lang, ss.LastSeenAt)
 		v.Devices = append(v.Devices, d)
 	}
-	grants, err := u.store.ListUserGrants(ctx, usr.ID, now)
-	if err != nil {
-		return v, err
-	}
-	for _, g := range grants {
-		a := appView{ClientID: g.ClientID, Name: g.ClientID}
-		if c, err := u.store.GetClient(ctx, g.ClientID); err == nil {
-			a.Name = c.Name
-		}
-		a.SinceISO, a.SinceText = timeText(v.Lang, g.FirstAt)
+	for _, g := range acct.Apps {
+		a := appView{ClientID: g.ClientID, Name: g.Name}
+		a.SinceISO, a.SinceText = timeText(v.Lang, g.Since)
 		v.Apps = append(v.Apps, a)
 	}
 	return v, nil
@@ -113,14 +94,13 @@ func (u *UI) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := u.auth.ChangePassword(u.smsContext(r, nil), s.UserID, s.ID, r.PostFormValue("current_password"),
+	err := u.core.ChangePassword(r.Context(), u.lang(r, nil), s, r.PostFormValue("current_password"),
 		r.PostFormValue("password"), r.PostFormValue("password_confirm"))
 	if err == nil {
-		u.cfg.Logger.InfoContext(r.Context(), "password changed on the account page", "user_id", s.UserID)
 		seeOther(w, r, "/account?done=password")
 		return
 	}
-	var fe *auth.FieldError
+	var fe *authflow.FieldError
 	if !errors.As(err, &fe) {
 		u.internalError(w, r, err)
 		return
@@ -132,7 +112,7 @@ func (u *UI) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	v.fail(fe.Field, fieldMessage(v.page, fe))
 	status := http.StatusBadRequest
-	if fe.Field == auth.FieldCurrentPassword {
+	if fe.Field == authflow.FieldCurrentPassword {
 		status = http.StatusForbidden
 	}
 	u.render(w, r, status, "account", v)
@@ -146,33 +126,15 @@ func (u *UI) handleEndDevice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := r.PostFormValue("session")
-	if id != s.ID && u.staleSignIn(w, r, s) { // signing yourself out needs no fresh sign-in
+	ended, err := u.core.EndDevice(r.Context(), s, r.PostFormValue("session"))
+	if u.accountError(w, r, err) {
 		return
 	}
-	sessions, err := u.store.ListUserSessions(r.Context(), s.UserID, u.cfg.Now().UTC())
-	if err != nil {
-		u.internalError(w, r, err)
+	if ended { // this device
+		http.SetCookie(w, u.cookie(u.session, "", -time.Second))
+		seeOther(w, r, "/logged-out")
 		return
 	}
-	for _, ss := range sessions {
-		if ss.ID != id {
-			continue
-		}
-		if err := u.store.DeleteSession(r.Context(), ss.ID); err != nil {
-			u.internalError(w, r, err)
-			return
-		}
-		u.cfg.Logger.InfoContext(r.Context(), "device signed out from the account page", "user_id", s.UserID)
-		u.audit(r, eventDeviceSignedOut, s.UserID, "", map[bool]string{true: "this device", false: "another device"}[ss.ID == s.ID])
-		if ss.ID == s.ID {
-			http.SetCookie(w, u.cookie(u.session, "", -time.Second))
-			seeOther(w, r, "/logged-out")
-			return
-		}
-		break
-	}
-	// An ID that is not one of the user's own sessions changes nothing.
 	seeOther(w, r, "/account?done=device")
 }
 
@@ -189,15 +151,9 @@ func (u *UI) handleRemoveApp(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, r, "/account")
 		return
 	}
-	if u.staleSignIn(w, r, s) {
+	if u.accountError(w, r, u.core.RemoveApp(r.Context(), s, client)) {
 		return
 	}
-	if err := u.store.RevokeUserTokens(r.Context(), s.UserID, client, u.cfg.Now().UTC()); err != nil {
-		u.internalError(w, r, err)
-		return
-	}
-	u.cfg.Logger.InfoContext(r.Context(), "app access removed", "user_id", s.UserID, "client_id", client)
-	u.audit(r, eventAppRemoved, s.UserID, client, "")
 	seeOther(w, r, "/account?done=app")
 }
 

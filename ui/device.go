@@ -1,24 +1,16 @@
 package ui
 
 import (
-	"crypto/sha256"
 	"errors"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
-	"github.com/otpidp/otpidp/provider/reqinfo"
-	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/provider/authflow"
 )
 
 // The device page (RFC 8628 §3.3): the user types the code a TV or command-line tool shows,
-// signs in as usual if needed, sees which app asks and approves or denies. Codes typed wrong
-// are limited per client IP, so the 20^8 user codes cannot be searched.
-
-// deviceCodeLimit is how many codes one IP may type wrong: few enough that finding a live
-// code among 20^8 is hopeless, enough for people who mistype.
-var deviceCodeLimit = storage.Limit{Window: 15 * time.Minute, Max: 10}
+// signs in as usual if needed, sees which app asks and approves or denies. The core limits the
+// codes typed wrong per client IP.
 
 // deviceReturnTTL is how long the code typed before signing in is remembered.
 const deviceReturnTTL = 15 * time.Minute
@@ -28,18 +20,6 @@ type devicePage struct {
 	Code    string // as typed, or XXXX-XXXX
 	Confirm bool   // the code is valid: ask the user to approve
 	Scopes  []string
-}
-
-func formatUserCode(c string) string {
-	if len(c) != storage.UserCodeLength {
-		return c
-	}
-	return c[:4] + "-" + c[4:]
-}
-
-func hashUserCode(c string) []byte {
-	h := sha256.Sum256([]byte(c))
-	return h[:]
 }
 
 func (u *UI) deviceCookie() string {
@@ -57,11 +37,11 @@ func (u *UI) afterSignIn(w http.ResponseWriter, r *http.Request) string {
 		return "/account"
 	}
 	http.SetCookie(w, u.cookie(u.deviceCookie(), "", -time.Second))
-	code, ok := storage.NormalizeUserCode(c.Value)
+	code, ok := u.core.UserCode(c.Value)
 	if !ok {
 		return "/account"
 	}
-	return "/device?user_code=" + url.QueryEscape(formatUserCode(code))
+	return "/device?user_code=" + code
 }
 
 func (u *UI) handleDevicePage(w http.ResponseWriter, r *http.Request) {
@@ -73,49 +53,27 @@ func (u *UI) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "device", devicePage{page: p, Code: code})
 }
 
-// deviceRequest finds the live, undecided request of the typed code. A code that finds none
-// counts against the IP's limit; ok is false when the page has been answered.
-func (u *UI) deviceRequest(w http.ResponseWriter, r *http.Request, typed string) (storage.DeviceAuthorization, string, bool) {
-	ctx := r.Context()
-	now := u.cfg.Now().UTC()
-	limit := deviceCodeLimit
-	limit.Key = "device:ip:" + reqinfo.From(ctx).LimitKey() + "/" + limit.Window.String()
+// deviceError renders the device page again for a code the core refused; false when there was
+// no error.
+func (u *UI) deviceError(w http.ResponseWriter, r *http.Request, typed string, err error) bool {
 	p := u.base(r, "device", nil)
 	view := devicePage{page: p, Code: typed}
-	refusal, err := u.store.Take(ctx, now, limit)
-	if err != nil {
-		u.internalError(w, r, err)
-		return storage.DeviceAuthorization{}, "", false
-	}
-	if refusal != nil {
-		wait := refusal.ResetAt.Sub(now)
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		u.cfg.Logger.WarnContext(ctx, "device codes refused by the rate limit", "limit", refusal.Limit.Max)
-		view.FormError = p.T("limit.device", waitText(p, wait))
-		u.render(w, r, http.StatusTooManyRequests, "device", view)
-		return storage.DeviceAuthorization{}, "", false
-	}
-	code, ok := storage.NormalizeUserCode(typed)
-	var d storage.DeviceAuthorization
-	if ok {
-		d, err = u.store.GetDeviceAuthorizationByUserCode(ctx, hashUserCode(code), now)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			u.internalError(w, r, err)
-			return d, "", false
-		}
-		ok = err == nil
-	}
-	if !ok {
-		u.cfg.Logger.InfoContext(ctx, "device code not found")
+	msg, status, limited := limitMessage(w, p, err)
+	switch {
+	case err == nil:
+		return false
+	case limited:
+		view.FormError = msg
+		u.render(w, r, status, "device", view)
+	case errors.Is(err, authflow.ErrDeviceNotFound):
 		view.fail("user_code", p.T("device.bad_code"))
 		u.render(w, r, http.StatusBadRequest, "device", view)
-		return d, "", false
+	case errors.Is(err, authflow.ErrDeviceExpired):
+		u.renderError(w, r, http.StatusBadRequest, "device.expired", nil)
+	default:
+		u.internalError(w, r, err)
 	}
-	// A code that was right does not count against the limit.
-	if err := u.store.Untake(ctx, now, limit); err != nil {
-		u.cfg.Logger.WarnContext(ctx, "give back a device code attempt", "error", err)
-	}
-	return d, code, true
+	return true
 }
 
 // handleDevice checks the typed code; signed in, it asks the user to approve, else it signs the
@@ -124,29 +82,20 @@ func (u *UI) handleDevice(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "device") {
 		return
 	}
-	d, code, ok := u.deviceRequest(w, r, r.PostFormValue("user_code"))
-	if !ok {
+	typed := r.PostFormValue("user_code")
+	d, err := u.core.DeviceRequest(r.Context(), typed)
+	if u.deviceError(w, r, typed, err) {
 		return
 	}
-	if _, signedIn := u.currentSession(r); !signedIn {
-		http.SetCookie(w, u.cookie(u.deviceCookie(), code, deviceReturnTTL))
+	if _, signedIn := u.core.Session(r.Context()); !signedIn {
+		http.SetCookie(w, u.cookie(u.deviceCookie(), d.UserCode, deviceReturnTTL))
 		seeOther(w, r, "/login")
 		return
 	}
-	c, err := u.store.GetClient(r.Context(), d.ClientID)
-	if err != nil {
-		u.internalError(w, r, err)
-		return
-	}
 	p := u.base(r, "device-decision", nil)
-	p.ClientName = c.Name
-	var words []string
-	for _, s := range d.Scopes {
-		if key, ok := scopeKeys[s]; ok {
-			words = append(words, p.T(key))
-		}
-	}
-	u.render(w, r, http.StatusOK, "device", devicePage{page: p, Code: formatUserCode(code), Confirm: true, Scopes: words})
+	p.ClientName = d.ClientName
+	code, _ := u.core.UserCode(d.UserCode)
+	u.render(w, r, http.StatusOK, "device", devicePage{page: p, Code: code, Confirm: true, Scopes: scopeWords(p, d.Scopes)})
 }
 
 // handleDeviceDecision records the signed-in user's answer.
@@ -154,26 +103,16 @@ func (u *UI) handleDeviceDecision(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "device-decision") {
 		return
 	}
-	s, signedIn := u.currentSession(r)
-	if !signedIn {
+	typed := r.PostFormValue("user_code")
+	approve := r.PostFormValue("decision") == "allow"
+	err := u.core.DecideDevice(r.Context(), typed, approve)
+	if errors.Is(err, authflow.ErrNotSignedIn) {
 		seeOther(w, r, "/device")
 		return
 	}
-	d, _, ok := u.deviceRequest(w, r, r.PostFormValue("user_code"))
-	if !ok {
+	if u.deviceError(w, r, typed, err) {
 		return
 	}
-	approve := r.PostFormValue("decision") == "allow"
-	err := u.store.DecideDeviceAuthorization(r.Context(), d.ID, approve, s.UserID, s.AuthTime.UTC(), s.AMR, u.cfg.Now().UTC())
-	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-		u.renderError(w, r, http.StatusBadRequest, "device.expired", nil)
-		return
-	}
-	if err != nil {
-		u.internalError(w, r, err)
-		return
-	}
-	u.cfg.Logger.InfoContext(r.Context(), "device authorization decided", "user_id", s.UserID, "client_id", d.ClientID, "approved", approve)
 	what := "device.denied"
 	if approve {
 		what = "device.approved"

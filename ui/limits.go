@@ -6,37 +6,39 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/provider/authflow"
 )
 
 // limitMessage maps the authentication core's abuse-limit refusals to what the page says, in
 // the page's language, and its status; for a rate limit it sets Retry-After and says how long
 // to wait. ok is false for any other error.
 func limitMessage(w http.ResponseWriter, p page, err error) (msg string, status int, ok bool) {
-	var le *auth.LimitError
+	var le *authflow.LimitError
 	switch {
 	case errors.As(err, &le):
 		secs := int((le.RetryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		wait := waitText(p, le.RetryAfter)
 		switch le.Scope {
-		case auth.ScopeLoginIP, auth.ScopeLoginGlobal:
+		case authflow.ScopeLoginIP, authflow.ScopeLoginGlobal:
 			msg = p.T("limit.login", wait)
-		case auth.ScopeSMSPhone:
+		case authflow.ScopeSMSPhone:
 			msg = p.T("limit.sms_phone", wait)
-		case auth.ScopeSMSBudget:
+		case authflow.ScopeSMSBudget:
 			msg = p.T("limit.sms_budget", wait)
-		case auth.ScopeRecovery:
+		case authflow.ScopeRecovery:
 			msg = p.T("limit.recovery", wait)
+		case authflow.ScopeDeviceCode:
+			msg = p.T("limit.device", wait)
 		default:
 			msg = p.T("limit.sms", wait)
 		}
 		return msg, http.StatusTooManyRequests, true
-	case errors.Is(err, auth.ErrSMSPaused):
+	case errors.Is(err, authflow.ErrSMSPaused):
 		return p.T("limit.sms_paused"), http.StatusServiceUnavailable, true
-	case errors.Is(err, auth.ErrSMSFactorDisabled):
+	case errors.Is(err, authflow.ErrSMSFactorDisabled):
 		return p.T("limit.sms_factor_disabled"), http.StatusForbidden, true
-	case errors.Is(err, auth.ErrSMSCountryNotAllowed):
+	case errors.Is(err, authflow.ErrSMSCountryNotAllowed):
 		return p.T("limit.sms_country"), http.StatusBadRequest, true
 	}
 	return "", 0, false

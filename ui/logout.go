@@ -42,7 +42,7 @@ func (u *UI) EndSessionHandler(validate LogoutValidator) http.Handler {
 			u.renderError(w, r, http.StatusBadRequest, "err.logout_refused", nil)
 			return
 		}
-		s, signedIn := u.currentSession(r)
+		s, signedIn := u.core.Session(r.Context())
 		confirmed := r.Method == http.MethodPost && r.PostFormValue("confirm") == "yes"
 		if confirmed && !u.checkCSRF(r, "end_session") {
 			u.forbidden(w, r)
@@ -61,7 +61,7 @@ func (u *UI) EndSessionHandler(validate LogoutValidator) http.Handler {
 			return
 		}
 		if signedIn {
-			if err := u.EndSession(r.Context(), ""); err != nil {
+			if err := u.core.EndSession(r.Context()); err != nil {
 				u.internalError(w, r, err)
 				return
 			}

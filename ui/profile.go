@@ -4,18 +4,22 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/otpidp/otpidp/provider/auth"
-	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/provider/authflow"
 )
 
-// staleSignIn sends the browser to sign in again, and reports true, when the session's sign-in
-// is older than RecentAuth: new recovery codes, signing out another device and removing an
-// app's access need a fresh one (SES-08). After it the user lands on the account page again.
-func (u *UI) staleSignIn(w http.ResponseWriter, r *http.Request, s storage.Session) bool {
-	if u.cfg.Now().Sub(s.AuthTime) <= u.cfg.RecentAuth {
+// accountError answers an account change the core refused, and reports true: a sign-in older
+// than the core's RecentAuth sends the browser to sign in again (new recovery codes, signing
+// out another device and removing an app's access need a fresh one, SES-08), after which the
+// user lands on the account page again. False when there was no error.
+func (u *UI) accountError(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
 		return false
+	case errors.Is(err, authflow.ErrStaleSignIn):
+		seeOther(w, r, "/login?reauth=1")
+	default:
+		u.internalError(w, r, err)
 	}
-	seeOther(w, r, "/login?reauth=1")
 	return true
 }
 
@@ -29,12 +33,12 @@ func (u *UI) handleChangeName(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typed := r.PostFormValue("name")
-	_, err := u.auth.ChangeName(r.Context(), s.UserID, typed)
+	err := u.core.ChangeName(r.Context(), s.UserID, typed)
 	if err == nil {
 		seeOther(w, r, "/account?done=name")
 		return
 	}
-	var fe *auth.FieldError
+	var fe *authflow.FieldError
 	if !errors.As(err, &fe) {
 		u.internalError(w, r, err)
 		return

@@ -2,29 +2,15 @@ package ui
 
 import (
 	"bytes"
-	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net/http"
-
-	"github.com/otpidp/otpidp/storage"
 )
 
 // BoundCallback guards the provider's authorization callback: the request must have been
 // completed by the browser that started it (zitadel/oidc only checks that it is done).
 func (u *UI) BoundCallback(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, err := u.store.GetAuthRequest(r.Context(), r.URL.Query().Get("id"))
-		if err != nil {
-			if errors.Is(err, storage.ErrNotFound) {
-				u.renderError(w, r, http.StatusBadRequest, "err.expired_link", nil)
-				return
-			}
-			u.internalError(w, r, err)
-			return
-		}
-		if len(a.BrowserHash) == 0 || subtle.ConstantTimeCompare(a.BrowserHash, BrowserHash(r.Context())) != 1 {
-			u.renderError(w, r, http.StatusBadRequest, "err.other_browser", nil)
+		if u.requestError(w, r, u.core.CheckCallback(r.Context(), r.URL.Query().Get("id"))) {
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -5,13 +5,11 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/otpidp/otpidp/provider/auth"
-	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/provider/authflow"
 )
 
 // Recovery codes are shown once. The POST that issues them (the registration's code, or "get
@@ -29,8 +27,6 @@ type codesPage struct {
 	AuthRequestID string
 }
 
-type recoveryPage = codePage
-
 func (u *UI) aead() (cipher.AEAD, error) {
 	block, err := aes.NewCipher(u.revealKey)
 	if err != nil {
@@ -39,12 +35,8 @@ func (u *UI) aead() (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// issueCodes gives the session's user new recovery codes and puts them in the reveal cookie.
-func (u *UI) issueCodes(w http.ResponseWriter, r *http.Request, s storage.Session) error {
-	codes, err := u.auth.GenerateRecoveryCodes(r.Context(), s.UserID)
-	if err != nil {
-		return err
-	}
+// revealCodes puts the session's new recovery codes in the reveal cookie.
+func (u *UI) revealCodes(w http.ResponseWriter, s authflow.Session, codes []string) error {
 	g, err := u.aead()
 	if err != nil {
 		return err
@@ -60,7 +52,7 @@ func (u *UI) issueCodes(w http.ResponseWriter, r *http.Request, s storage.Sessio
 
 // revealedCodes opens the reveal cookie for the session; nil when there is none (or it is not
 // this session's).
-func (u *UI) revealedCodes(r *http.Request, s storage.Session) []string {
+func (u *UI) revealedCodes(r *http.Request, s authflow.Session) []string {
 	c, err := r.Cookie(u.reveal)
 	if err != nil || len(c.Value) > 1024 {
 		return nil
@@ -81,8 +73,8 @@ func (u *UI) revealedCodes(r *http.Request, s storage.Session) []string {
 }
 
 // signedIn returns the request's session, or sends the browser to sign in.
-func (u *UI) signedIn(w http.ResponseWriter, r *http.Request) (storage.Session, bool) {
-	s, ok := u.currentSession(r)
+func (u *UI) signedIn(w http.ResponseWriter, r *http.Request) (authflow.Session, bool) {
+	s, ok := u.core.Session(r.Context())
 	if !ok {
 		seeOther(w, r, "/login")
 	}
@@ -165,12 +157,12 @@ func (u *UI) handleCodesDone(w http.ResponseWriter, r *http.Request) {
 	if _, ok := u.authRequest(w, r, id); !ok {
 		return
 	}
-	u.finish(w, r, id, auth.Result{UserID: s.UserID, AuthTime: s.AuthTime, AMR: s.AMR, AuthRequestID: id})
+	u.finish(w, r, id, authflow.Result{UserID: s.UserID, AuthTime: s.AuthTime, AMR: s.AMR, AuthRequestID: id})
 }
 
 // handleRecoveryPage offers a recovery code instead of the SMS code of a login flow.
 func (u *UI) handleRecoveryPage(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), storage.FlowLogin)
+	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), authflow.FlowLogin)
 	if !ok {
 		return
 	}
@@ -186,17 +178,7 @@ func (u *UI) handleRecovery(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "code") {
 		return
 	}
-	browser := BrowserHash(r.Context())
-	f, err := u.auth.Flow(r.Context(), r.PostFormValue("flow"), browser)
-	if err != nil || f.Kind != storage.FlowLogin {
-		if err == nil || errors.Is(err, auth.ErrFlowNotFound) {
-			u.flowGone(w, r)
-			return
-		}
-		u.internalError(w, r, err)
-		return
-	}
-	res, err := u.auth.VerifyLoginRecovery(r.Context(), f.ID, browser, r.PostFormValue("recovery_code"))
+	f, res, err := u.core.VerifyRecoveryCode(r.Context(), r.PostFormValue("flow"), r.PostFormValue("recovery_code"))
 	if err != nil {
 		u.codeError(w, r, f, "recovery_code", "err.bad_recovery", err)
 		return
@@ -213,8 +195,8 @@ func (u *UI) handleRecovery(w http.ResponseWriter, r *http.Request) {
 	u.finish(w, r, res.AuthRequestID, res)
 }
 
-// handleNewCodes issues a new set of recovery codes from the account page; it needs a sign-in
-// within the last RecentAuth.
+// handleNewCodes issues a new set of recovery codes from the account page; it needs a recent
+// sign-in.
 func (u *UI) handleNewCodes(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "account") {
 		return
@@ -223,11 +205,11 @@ func (u *UI) handleNewCodes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if u.staleSignIn(w, r, s) {
-		return
+	codes, err := u.core.RenewRecoveryCodes(r.Context(), s)
+	if err == nil {
+		err = u.revealCodes(w, s, codes)
 	}
-	if err := u.issueCodes(w, r, s); err != nil {
-		u.internalError(w, r, err)
+	if u.accountError(w, r, err) {
 		return
 	}
 	// Codes asked for on the account page lead back there, not to a device page left behind.

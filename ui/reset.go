@@ -6,8 +6,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/otpidp/otpidp/provider/auth"
-	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/provider/authflow"
 )
 
 // Forgot password: /forgot (the phone number) → /forgot/verify (the SMS code and a recovery
@@ -32,7 +31,7 @@ func (u *UI) handleForgotPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	view := forgotPage{page: u.base(r, "reset", a), AuthRequestID: id, Recovery: u.auth.ResetNeedsRecoveryCode()}
+	view := forgotPage{page: u.base(r, "reset", a), AuthRequestID: id, Recovery: u.core.ResetNeedsRecoveryCode()}
 	view.Focus = "phone"
 	if a != nil {
 		view.Phone = a.LoginHint
@@ -50,22 +49,22 @@ func (u *UI) handleForgot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	phoneInput := r.PostFormValue("phone")
-	f, err := u.auth.StartReset(u.smsContext(r, a), phoneInput, id, BrowserHash(r.Context()))
+	f, err := u.core.StartReset(r.Context(), u.lang(r, a), phoneInput, id)
 	if err != nil {
-		view := forgotPage{page: u.base(r, "reset", a), AuthRequestID: id, Phone: phoneInput, Recovery: u.auth.ResetNeedsRecoveryCode()}
+		view := forgotPage{page: u.base(r, "reset", a), AuthRequestID: id, Phone: phoneInput, Recovery: u.core.ResetNeedsRecoveryCode()}
 		status := http.StatusBadRequest
 		msg, limitStatus, limited := limitMessage(w, view.page, err)
 		switch {
 		case limited: // the SMS limits, for a number with or without an account alike
 			view.FormError, status = msg, limitStatus
-			if errors.Is(err, auth.ErrSMSCountryNotAllowed) {
+			if errors.Is(err, authflow.ErrSMSCountryNotAllowed) {
 				view.fail("phone", msg)
 			}
-		case errors.Is(err, auth.ErrInvalidPhone):
+		case errors.Is(err, authflow.ErrInvalidPhone):
 			view.fail("phone", view.T("err.bad_phone"))
-		case errors.Is(err, auth.ErrSMSUndeliverable):
+		case errors.Is(err, authflow.ErrSMSUndeliverable):
 			view.fail("phone", view.T("err.undeliverable"))
-		case errors.Is(err, auth.ErrSMSUnavailable):
+		case errors.Is(err, authflow.ErrSMSUnavailable):
 			view.FormError, status = view.T("err.sms_unavailable"), http.StatusServiceUnavailable
 		default:
 			u.internalError(w, r, err)
@@ -78,7 +77,7 @@ func (u *UI) handleForgot(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) handleVerifyPage(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), storage.FlowReset)
+	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), authflow.FlowReset)
 	if !ok {
 		return
 	}
@@ -93,20 +92,10 @@ func (u *UI) handleVerify(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "reset") {
 		return
 	}
-	browser := BrowserHash(r.Context())
-	f, err := u.auth.Flow(r.Context(), r.PostFormValue("flow"), browser)
-	if err != nil || f.Kind != storage.FlowReset {
-		if err == nil || errors.Is(err, auth.ErrFlowNotFound) {
-			u.flowGone(w, r)
-			return
-		}
-		u.internalError(w, r, err)
-		return
-	}
-	err = u.auth.VerifyReset(r.Context(), f.ID, browser, r.PostFormValue("code"), r.PostFormValue("recovery_code"))
+	f, err := u.core.VerifyReset(r.Context(), r.PostFormValue("flow"), r.PostFormValue("code"), r.PostFormValue("recovery_code"))
 	if err != nil {
 		key := "err.bad_code"
-		if u.auth.ResetNeedsRecoveryCode() {
+		if u.core.ResetNeedsRecoveryCode() {
 			key = "err.reset_codes"
 		}
 		u.codeError(w, r, f, "code", key, err)
@@ -119,12 +108,12 @@ func (u *UI) handleVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 // resetReady loads a verified reset flow; ok is false when a page was rendered instead.
-func (u *UI) resetReady(w http.ResponseWriter, r *http.Request, id string) (auth.FlowView, bool) {
-	f, err := u.auth.ResetReady(r.Context(), id, BrowserHash(r.Context()))
+func (u *UI) resetReady(w http.ResponseWriter, r *http.Request, id string) (authflow.FlowView, bool) {
+	f, err := u.core.ResetReady(r.Context(), id)
 	if err == nil {
 		return f, true
 	}
-	if errors.Is(err, auth.ErrFlowNotFound) {
+	if errors.Is(err, authflow.ErrFlowNotFound) {
 		u.flowGone(w, r)
 	} else {
 		u.internalError(w, r, err)
@@ -150,12 +139,12 @@ func (u *UI) handleNewPassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	authRequestID, err := u.auth.CompleteReset(u.smsContext(r, u.authRequestOf(r, f.AuthRequestID)), f.ID, BrowserHash(r.Context()),
+	authRequestID, err := u.core.CompleteReset(r.Context(), u.lang(r, u.authRequestOf(r, f.AuthRequestID)), f.ID,
 		r.PostFormValue("password"), r.PostFormValue("password_confirm"))
 	if err != nil {
-		var fe *auth.FieldError
+		var fe *authflow.FieldError
 		if !errors.As(err, &fe) {
-			if errors.Is(err, auth.ErrFlowNotFound) {
+			if errors.Is(err, authflow.ErrFlowNotFound) {
 				u.flowGone(w, r)
 				return
 			}

@@ -1,15 +1,14 @@
 package ui
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
-	"github.com/otpidp/otpidp/provider/auth"
-	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/provider/authflow"
+	"github.com/otpidp/otpidp/provider/reqinfo"
 )
 
 // maxFormBytes bounds every form body: no field is anywhere near this, and a long password is
@@ -31,7 +30,7 @@ type registerPage struct {
 type codePage struct {
 	page
 	FlowID      string
-	Kind        storage.FlowKind
+	Kind        authflow.FlowKind
 	MaskedPhone string
 	ResendIn    int
 	BackURL     string
@@ -72,25 +71,23 @@ func withAuthRequest(path, id string) string {
 func (u *UI) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id := q.Get("authRequestID")
-	a, ok := u.authRequest(w, r, id)
-	if !ok {
-		return
-	}
 	reauth := q.Get("reauth") == "1"
-	if a != nil {
-		s, signedIn := u.currentSession(r)
-		if signedIn && sessionSatisfies(s, *a, u.cfg.Now()) {
-			u.finish(w, r, id, auth.Result{UserID: s.UserID, AuthTime: s.AuthTime, AMR: s.AMR, AuthRequestID: id})
+	var a *authflow.AuthRequest
+	if id != "" {
+		step, err := u.core.ResumeAuthRequest(r.Context(), id)
+		switch {
+		case u.requestError(w, r, err):
+			return
+		case step == authflow.StepContinue: // this browser's session answers the request
+			seeOther(w, r, u.callback(r.Context(), id))
+			return
+		case step == authflow.StepLoginRequired:
+			// The provider answers login_required, in the request's response mode.
+			http.Redirect(w, r, u.callback(r.Context(), id), http.StatusFound)
 			return
 		}
-		for _, p := range a.Prompt {
-			if p == "none" {
-				// The provider answers login_required, in the request's response mode.
-				http.Redirect(w, r, u.callback(r.Context(), id), http.StatusFound)
-				return
-			}
-		}
-	} else if _, signedIn := u.currentSession(r); signedIn && !reauth {
+		a = u.authRequestOf(r, id)
+	} else if _, signedIn := u.core.Session(r.Context()); signedIn && !reauth {
 		seeOther(w, r, "/account")
 		return
 	}
@@ -121,8 +118,8 @@ func (u *UI) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	phoneInput := r.PostFormValue("phone")
-	flow, err := u.auth.StartLogin(u.smsContext(r, a), phoneInput, r.PostFormValue("password"), id, BrowserHash(r.Context()))
-	if errors.Is(err, auth.ErrSMSFactorDisabled) && flow.ID != "" {
+	flow, err := u.core.StartLogin(r.Context(), u.lang(r, a), phoneInput, r.PostFormValue("password"), id)
+	if errors.Is(err, authflow.ErrSMSFactorDisabled) && flow.ID != "" {
 		// The password is right but texted codes are blocked: only a recovery code can finish.
 		u.endBrowserSession(w, r)
 		seeOther(w, r, "/code/recovery?blocked=1&flow="+url.QueryEscape(flow.ID))
@@ -135,13 +132,13 @@ func (u *UI) handleLogin(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case limited:
 			view.FormError, status = msg, limitStatus
-		case errors.Is(err, auth.ErrInvalidCredentials):
+		case errors.Is(err, authflow.ErrInvalidCredentials):
 			view.FormError, view.Focus, status = view.T("err.bad_credentials"), "phone", http.StatusUnauthorized
-		case errors.Is(err, auth.ErrInvalidPhone):
+		case errors.Is(err, authflow.ErrInvalidPhone):
 			view.fail("phone", view.T("err.bad_phone"))
-		case errors.Is(err, auth.ErrSMSUndeliverable):
+		case errors.Is(err, authflow.ErrSMSUndeliverable):
 			view.fail("phone", view.T("err.undeliverable"))
-		case errors.Is(err, auth.ErrSMSUnavailable):
+		case errors.Is(err, authflow.ErrSMSUnavailable):
 			view.FormError, status = view.T("err.sms_unavailable"), http.StatusServiceUnavailable
 		default:
 			u.internalError(w, r, err)
@@ -162,10 +159,10 @@ func (u *UI) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // endBrowserSession deletes the request's session, if any, and clears its cookie.
 func (u *UI) endBrowserSession(w http.ResponseWriter, r *http.Request) {
-	if _, ok := r.Context().Value(sessionKey).(string); !ok {
+	if reqinfo.From(r.Context()).SessionHash == nil {
 		return
 	}
-	if err := u.EndSession(r.Context(), ""); err != nil {
+	if err := u.core.EndSession(r.Context()); err != nil {
 		u.cfg.Logger.WarnContext(r.Context(), "end session", "error", err)
 	}
 	http.SetCookie(w, u.cookie(u.session, "", -time.Second))
@@ -186,25 +183,25 @@ func (u *UI) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // fieldMessage is the page's message for a refused field.
-func fieldMessage(p page, fe *auth.FieldError) string {
+func fieldMessage(p page, fe *authflow.FieldError) string {
 	key := "err." + fe.Field + "." + string(fe.Reason)
 	switch fe.Reason {
-	case auth.ReasonControlCharacters, auth.ReasonInvalidEncoding:
+	case authflow.ReasonControlCharacters, authflow.ReasonInvalidEncoding:
 		key = "err." + fe.Field + ".bad_chars"
-	case auth.ReasonContainsPhone:
+	case authflow.ReasonContainsPhone:
 		key = "err.password.is_phone"
 	}
-	if fe.Field == auth.FieldPasswordConfirm || fe.Field == auth.FieldCurrentPassword {
+	if fe.Field == authflow.FieldPasswordConfirm || fe.Field == authflow.FieldCurrentPassword {
 		key = "err.password." + string(fe.Reason)
 	}
 	var args []any
 	switch key {
 	case "err.name.too_long":
-		args = []any{auth.MaxNameLength}
+		args = []any{authflow.MaxNameLength}
 	case "err.password.too_short":
-		args = []any{auth.MinPasswordLength}
+		args = []any{authflow.MinPasswordLength}
 	case "err.password.too_long":
-		args = []any{auth.MaxPasswordLength}
+		args = []any{authflow.MaxPasswordLength}
 	}
 	if _, ok := english[key]; !ok {
 		// A reason this catalog does not know yet: the authenticator's own English sentence.
@@ -223,25 +220,25 @@ func (u *UI) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, phoneInput := r.PostFormValue("name"), r.PostFormValue("phone")
-	flow, err := u.auth.StartRegistration(u.smsContext(r, a), name, phoneInput, r.PostFormValue("password"), id, BrowserHash(r.Context()))
+	flow, err := u.core.StartRegistration(r.Context(), u.lang(r, a), name, phoneInput, r.PostFormValue("password"), id)
 	if err != nil {
 		view := registerPage{page: u.base(r, "register", a), AuthRequestID: id, Name: name, Phone: phoneInput}
 		status := http.StatusBadRequest
-		var fe *auth.FieldError
+		var fe *authflow.FieldError
 		msg, limitStatus, limited := limitMessage(w, view.page, err)
 		switch {
 		case limited:
 			view.FormError, status = msg, limitStatus
-			if errors.Is(err, auth.ErrSMSCountryNotAllowed) {
+			if errors.Is(err, authflow.ErrSMSCountryNotAllowed) {
 				view.fail("phone", msg)
 			}
 		case errors.As(err, &fe):
 			view.fail(fe.Field, fieldMessage(view.page, fe))
-		case errors.Is(err, auth.ErrInvalidPhone):
+		case errors.Is(err, authflow.ErrInvalidPhone):
 			view.fail("phone", view.T("err.bad_phone"))
-		case errors.Is(err, auth.ErrSMSUndeliverable):
+		case errors.Is(err, authflow.ErrSMSUndeliverable):
 			view.fail("phone", view.T("err.undeliverable"))
-		case errors.Is(err, auth.ErrSMSUnavailable):
+		case errors.Is(err, authflow.ErrSMSUnavailable):
 			view.FormError, status = view.T("err.sms_unavailable"), http.StatusServiceUnavailable
 		default:
 			u.internalError(w, r, err)
@@ -258,16 +255,16 @@ func (u *UI) handleRegister(w http.ResponseWriter, r *http.Request) {
 
 // codeView builds the code page for a flow (a login or registration at /code, a reset at
 // /forgot/verify).
-func (u *UI) codeView(r *http.Request, f auth.FlowView) codePage {
+func (u *UI) codeView(r *http.Request, f authflow.FlowView) codePage {
 	a := u.authRequestOf(r, f.AuthRequestID)
 	v := codePage{FlowID: f.ID, Kind: f.Kind, MaskedPhone: f.MaskedPhone, Action: "/code", Resend: "/code/resend"}
 	purpose := "code"
 	switch f.Kind {
-	case storage.FlowRegister:
+	case authflow.FlowRegister:
 		v.BackURL = withAuthRequest("/register", f.AuthRequestID)
-	case storage.FlowReset:
+	case authflow.FlowReset:
 		v.BackURL = withAuthRequest("/forgot", f.AuthRequestID)
-		v.Action, v.Resend, v.Recovery, purpose = "/forgot/verify", "/forgot/resend", u.auth.ResetNeedsRecoveryCode(), "reset"
+		v.Action, v.Resend, v.Recovery, purpose = "/forgot/verify", "/forgot/resend", u.core.ResetNeedsRecoveryCode(), "reset"
 	default:
 		v.BackURL = withAuthRequest("/login", f.AuthRequestID)
 	}
@@ -287,26 +284,21 @@ func (u *UI) flowGone(w http.ResponseWriter, r *http.Request) {
 
 // flowPage loads the flow of a GET page's ?flow=, of one of kinds; ok is false when a page was
 // rendered instead.
-func (u *UI) flowPage(w http.ResponseWriter, r *http.Request, id string, kinds ...storage.FlowKind) (auth.FlowView, bool) {
-	f, err := u.auth.Flow(r.Context(), id, BrowserHash(r.Context()))
-	if err == nil {
-		for _, k := range kinds {
-			if f.Kind == k {
-				return f, true
-			}
-		}
-		err = auth.ErrFlowNotFound
-	}
-	if errors.Is(err, auth.ErrFlowNotFound) {
+func (u *UI) flowPage(w http.ResponseWriter, r *http.Request, id string, kinds ...authflow.FlowKind) (authflow.FlowView, bool) {
+	f, err := u.core.Flow(r.Context(), id, kinds...)
+	switch {
+	case err == nil:
+		return f, true
+	case errors.Is(err, authflow.ErrFlowNotFound):
 		u.flowGone(w, r)
-		return f, false
+	default:
+		u.internalError(w, r, err)
 	}
-	u.internalError(w, r, err)
 	return f, false
 }
 
 func (u *UI) handleCodePage(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), storage.FlowLogin, storage.FlowRegister)
+	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), authflow.FlowLogin, authflow.FlowRegister)
 	if !ok {
 		return
 	}
@@ -318,21 +310,21 @@ func (u *UI) handleCodePage(w http.ResponseWriter, r *http.Request) {
 }
 
 // codeError renders the code page again with the error of a refused code.
-func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f auth.FlowView, field, badKey string, err error) {
+func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f authflow.FlowView, field, badKey string, err error) {
 	view := u.codeView(r, f)
 	status := http.StatusBadRequest
 	msg, limitStatus, limited := limitMessage(w, view.page, err)
 	switch {
 	case limited:
 		view.FormError, status, view.Focus = msg, limitStatus, ""
-	case errors.Is(err, auth.ErrInvalidCode):
+	case errors.Is(err, authflow.ErrInvalidCode):
 		view.fail(field, view.T(badKey))
-	case errors.Is(err, auth.ErrTooManyAttempts):
+	case errors.Is(err, authflow.ErrTooManyAttempts):
 		view.FormError = view.T("err.too_many_tries")
 		view.Focus = ""
-	case errors.Is(err, auth.ErrSMSUnavailable): // Twilio Verify could not check the code
+	case errors.Is(err, authflow.ErrSMSUnavailable): // Twilio Verify could not check the code
 		view.FormError, view.Focus, status = view.T("err.sms_unavailable"), "", http.StatusServiceUnavailable
-	case errors.Is(err, auth.ErrFlowNotFound):
+	case errors.Is(err, authflow.ErrFlowNotFound):
 		u.flowGone(w, r)
 		return
 	default:
@@ -341,7 +333,7 @@ func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f auth.FlowView, 
 	}
 	name := "code"
 	switch {
-	case f.Kind == storage.FlowReset:
+	case f.Kind == authflow.FlowReset:
 		name = "verify"
 	case field == "recovery_code":
 		name = "recovery"
@@ -353,21 +345,7 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "code") {
 		return
 	}
-	browser := BrowserHash(r.Context())
-	f, err := u.auth.Flow(r.Context(), r.PostFormValue("flow"), browser)
-	if err != nil || (f.Kind != storage.FlowLogin && f.Kind != storage.FlowRegister) {
-		if err == nil || errors.Is(err, auth.ErrFlowNotFound) {
-			u.flowGone(w, r)
-			return
-		}
-		u.internalError(w, r, err)
-		return
-	}
-	verify := u.auth.VerifyLogin
-	if f.Kind == storage.FlowRegister {
-		verify = u.auth.VerifyRegistration
-	}
-	res, err := verify(r.Context(), f.ID, browser, r.PostFormValue("code"))
+	f, res, err := u.core.VerifyCode(r.Context(), r.PostFormValue("flow"), r.PostFormValue("code"))
 	if err != nil {
 		u.codeError(w, r, f, "code", "err.bad_code", err)
 		return
@@ -382,9 +360,13 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.cfg.Logger.InfoContext(r.Context(), "signed in", "user_id", res.UserID, "flow", string(f.Kind))
-	if f.Kind == storage.FlowRegister {
+	if f.Kind == authflow.FlowRegister {
 		// A new account gets its recovery codes now, shown once on the next page.
-		if err := u.issueCodes(w, r, s); err != nil {
+		codes, err := u.core.RecoveryCodes(r.Context(), s.UserID)
+		if err == nil {
+			err = u.revealCodes(w, s, codes)
+		}
+		if err != nil {
 			u.internalError(w, r, err)
 			return
 		}
@@ -407,24 +389,28 @@ func (u *UI) handleResend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PostFormValue("flow")
-	cur, err := u.auth.Flow(r.Context(), id, BrowserHash(r.Context()))
-	if err != nil || (cur.Kind == storage.FlowReset) != (page == "/forgot/verify") {
+	kinds := []authflow.FlowKind{authflow.FlowLogin, authflow.FlowRegister}
+	if page == "/forgot/verify" {
+		kinds = []authflow.FlowKind{authflow.FlowReset}
+	}
+	cur, err := u.core.Flow(r.Context(), id, kinds...)
+	if err != nil {
 		u.flowGone(w, r)
 		return
 	}
-	f, err := u.auth.Resend(u.smsContext(r, u.authRequestOf(r, cur.AuthRequestID)), id, BrowserHash(r.Context()))
+	f, err := u.core.Resend(r.Context(), u.lang(r, u.authRequestOf(r, cur.AuthRequestID)), id)
 	if err == nil {
 		seeOther(w, r, again+url.QueryEscape(f.ID)+"&resent=1")
 		return
 	}
-	if errors.Is(err, auth.ErrFlowNotFound) {
+	if errors.Is(err, authflow.ErrFlowNotFound) {
 		u.flowGone(w, r)
 		return
 	}
 	view := u.codeView(r, cur)
 	view.Focus = ""
 	status := http.StatusBadRequest
-	var soon *auth.TooSoonError
+	var soon *authflow.TooSoonError
 	msg, limitStatus, limited := limitMessage(w, view.page, err)
 	switch {
 	case limited:
@@ -433,16 +419,16 @@ func (u *UI) handleResend(w http.ResponseWriter, r *http.Request) {
 		secs := int(soon.RetryAfter.Round(time.Second).Seconds())
 		view.FormError, view.ResendIn, status = view.T("err.resend_wait", secs), secs, http.StatusTooManyRequests
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-	case errors.Is(err, auth.ErrSMSUndeliverable):
+	case errors.Is(err, authflow.ErrSMSUndeliverable):
 		view.FormError = view.T("err.undeliverable")
-	case errors.Is(err, auth.ErrSMSUnavailable):
+	case errors.Is(err, authflow.ErrSMSUnavailable):
 		view.FormError, status = view.T("err.sms_unavailable"), http.StatusServiceUnavailable
 	default:
 		u.internalError(w, r, err)
 		return
 	}
 	name := "code"
-	if cur.Kind == storage.FlowReset {
+	if cur.Kind == authflow.FlowReset {
 		name = "verify"
 	}
 	u.render(w, r, status, name, view)
@@ -452,7 +438,7 @@ func (u *UI) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "logout") {
 		return
 	}
-	if err := u.EndSession(r.Context(), ""); err != nil {
+	if err := u.core.EndSession(r.Context()); err != nil {
 		u.internalError(w, r, err)
 		return
 	}
@@ -468,10 +454,4 @@ func (u *UI) handleLoggedOut(w http.ResponseWriter, r *http.Request) {
 		page: p, Title: p.T("signed_out.title"), Message: p.T("signed_out.text", u.cfg.ProductName),
 		LinkURL: "/login", LinkText: p.T("signed_out.again"),
 	})
-}
-
-// smsContext carries the page's language to the authenticator, so that a text goes out in the
-// language the person reads the pages in.
-func (u *UI) smsContext(r *http.Request, a *storage.AuthRequest) context.Context {
-	return auth.WithLanguage(r.Context(), u.lang(r, a))
 }

@@ -1,7 +1,9 @@
 // Package ui serves the pages people see: sign in, registration, the SMS code, the account page,
 // sign out and errors. Pages are html/template files embedded in the binary; they work without
-// JavaScript. The package does not import the provider: it gets the authenticator, the store and
-// a callback URL builder as values.
+// JavaScript. Handlers parse the form, make one call to the sign-in core (Core, which
+// provider/signin satisfies) and render a page or redirect; cookies, CSRF tokens, templates and
+// languages are the pages' own. The package imports neither the provider nor the store: it gets
+// the core and a callback URL builder as values.
 package ui
 
 import (
@@ -21,14 +23,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/otpidp/otpidp/provider/auth"
-	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/provider/authflow"
+	"github.com/otpidp/otpidp/provider/reqinfo"
 )
 
 //go:embed templates/*.html
@@ -39,23 +40,19 @@ var staticFiles embed.FS
 
 // Config configures the pages.
 type Config struct {
-	ProductName    string
-	Issuer         string        // for the iss parameter of error redirects (RFC 9207)
-	Secure         bool          // the issuer is https: cookies get Secure and the __Host- prefix
-	SessionTTL     time.Duration // [24h] absolute
-	SessionIdleTTL time.Duration // [1h]
-	LogoURL        string        // an https:// or data:image/ URL of the product's logo; empty: an inline mark
-	AccentColor    string        // "#rrggbb" (checked by CheckAccentColor); empty: the default blue
-	RecentAuth     time.Duration // [10m] how fresh a sign-in must be to get new recovery codes
-	Now            func() time.Time
-	Logger         *slog.Logger
+	ProductName string
+	Issuer      string // for the iss parameter of error redirects (RFC 9207)
+	Secure      bool   // the issuer is https: cookies get Secure and the __Host- prefix
+	LogoURL     string // an https:// or data:image/ URL of the product's logo; empty: an inline mark
+	AccentColor string // "#rrggbb" (checked by CheckAccentColor); empty: the default blue
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // UI holds the page handlers.
 type UI struct {
 	cfg       Config
-	store     storage.Storage
-	auth      *auth.Authenticator
+	core      Core
 	callback  func(ctx context.Context, authRequestID string) string
 	pages     map[string]*template.Template
 	csrfKey   []byte
@@ -70,19 +67,10 @@ type UI struct {
 // pageNames are the templates, each parsed with layout.html.
 var pageNames = []string{"login", "register", "code", "message", "account", "recovery", "codes", "forgot", "verify", "newpw", "consent", "logout", "device"}
 
-// New parses the templates and gets the CSRF key from the store (shared by every instance).
-func New(ctx context.Context, cfg Config, store storage.Storage, authn *auth.Authenticator, callback func(context.Context, string) string) (*UI, error) {
+// New parses the templates and gets the CSRF key from the core (shared by every instance).
+func New(ctx context.Context, cfg Config, core Core, callback func(context.Context, string) string) (*UI, error) {
 	if cfg.ProductName == "" {
 		cfg.ProductName = "otpidp"
-	}
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = 24 * time.Hour
-	}
-	if cfg.SessionIdleTTL <= 0 {
-		cfg.SessionIdleTTL = time.Hour
-	}
-	if cfg.RecentAuth <= 0 {
-		cfg.RecentAuth = 10 * time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -97,15 +85,15 @@ func New(ctx context.Context, cfg Config, store storage.Storage, authn *auth.Aut
 	if err != nil {
 		return nil, err
 	}
-	key, err := sharedSecret(ctx, store, "ui-csrf-hmac")
+	key, err := core.SharedSecret(ctx, "ui-csrf-hmac")
 	if err != nil {
 		return nil, fmt.Errorf("csrf key: %w", err)
 	}
-	revealKey, err := sharedSecret(ctx, store, "ui-reveal-aead")
+	revealKey, err := core.SharedSecret(ctx, "ui-reveal-aead")
 	if err != nil {
 		return nil, fmt.Errorf("reveal key: %w", err)
 	}
-	u := &UI{cfg: cfg, store: store, auth: authn, callback: callback, csrfKey: key, revealKey: revealKey,
+	u := &UI{cfg: cfg, core: core, callback: callback, csrfKey: key, revealKey: revealKey,
 		pages: map[string]*template.Template{}, brandCSS: brandCSS(cfg.AccentColor), imgSrc: imgSrc}
 	u.browser, u.session, u.reveal = "otpidp-browser", "otpidp-session", "otpidp-reveal"
 	if cfg.Secure {
@@ -119,22 +107,6 @@ func New(ctx context.Context, cfg Config, store storage.Storage, authn *auth.Aut
 		u.pages[name] = t
 	}
 	return u, nil
-}
-
-// sharedSecret returns the store's 32-byte secret of that name, creating it on first use.
-func sharedSecret(ctx context.Context, store storage.Storage, name string) ([]byte, error) {
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, err
-	}
-	key, err := store.Secret(ctx, name, fresh)
-	if err != nil {
-		return nil, err
-	}
-	if len(key) < 32 {
-		return nil, fmt.Errorf("secret %q is too short", name)
-	}
-	return key[:32], nil
 }
 
 // Routes mounts the pages on r. Wrap r in Browser, SecurityHeaders and, for the sign-in pages,
@@ -181,17 +153,9 @@ func cacheStatic(next http.Handler) http.Handler {
 
 // ---- browser binding and sessions ----
 
-type ctxKey int
-
-const (
-	browserKey ctxKey = iota
-	sessionKey
-	nonceKey
-)
-
 // Browser makes sure the browser has a binding cookie (a random value; flows and authorization
 // requests are bound to its hash) and puts the hashes of it and of the session cookie in the
-// request context.
+// request's reqinfo.Info.
 func (u *UI) Browser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		value := ""
@@ -201,21 +165,15 @@ func (u *UI) Browser(next http.Handler) http.Handler {
 			value = newToken()
 			http.SetCookie(w, u.cookie(u.browser, value, browserCookieTTL))
 		}
-		ctx := context.WithValue(r.Context(), browserKey, value)
+		var session []byte
 		if c, err := r.Cookie(u.session); err == nil && validToken(c.Value) {
-			ctx = context.WithValue(ctx, sessionKey, c.Value)
+			session = authflow.HashToken(c.Value)
 		}
+		ctx := reqinfo.Update(r.Context(), func(i *reqinfo.Info) {
+			i.Browser, i.BrowserHash, i.SessionHash = value, authflow.HashToken(value), session
+		})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-// BrowserHash is the SHA-256 of the request's browser-binding cookie, or nil outside Browser.
-func BrowserHash(ctx context.Context) []byte {
-	v, _ := ctx.Value(browserKey).(string)
-	if v == "" {
-		return nil
-	}
-	return hashToken(v)
 }
 
 func (u *UI) cookie(name, value string, maxAge time.Duration) *http.Cookie {
@@ -236,84 +194,23 @@ func validToken(v string) bool {
 	return err == nil && len(b) == 32
 }
 
-func hashToken(v string) []byte {
-	h := sha256.Sum256([]byte(v))
-	return h[:]
-}
-
-// currentSession returns the request's valid session and records activity.
-func (u *UI) currentSession(r *http.Request) (storage.Session, bool) {
-	v, _ := r.Context().Value(sessionKey).(string)
-	if v == "" {
-		return storage.Session{}, false
-	}
-	now := u.cfg.Now().UTC()
-	s, err := u.store.GetSessionByHash(r.Context(), hashToken(v), now)
+// startSession starts the browser's new session (a new value after every sign-in) and sets
+// its cookie.
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, res authflow.Result) (authflow.Session, error) {
+	ns, err := u.core.StartSession(r.Context(), res, r.UserAgent())
 	if err != nil {
-		return storage.Session{}, false
+		return ns.Session, err
 	}
-	idle := now.Add(u.cfg.SessionIdleTTL)
-	if idle.After(s.ExpiresAt) {
-		idle = s.ExpiresAt
-	}
-	if err := u.store.TouchSession(r.Context(), s.ID, now, idle); err != nil {
-		u.cfg.Logger.WarnContext(r.Context(), "touch session", "error", err)
-	}
-	return s, true
-}
-
-// startSession replaces any session of this browser with a new one (a new value after every
-// sign-in) and sets its cookie.
-func (u *UI) startSession(w http.ResponseWriter, r *http.Request, res auth.Result) (storage.Session, error) {
-	if old, ok := u.currentSession(r); ok {
-		_ = u.store.DeleteSession(r.Context(), old.ID)
-	}
-	value := newToken()
-	id := hex.EncodeToString(hashToken(value)[:16])
-	now := u.cfg.Now().UTC()
-	s := storage.Session{
-		ID: id, TokenHash: hashToken(value), UserID: res.UserID, AuthTime: res.AuthTime.UTC(), AMR: res.AMR,
-		UserAgent: truncate(r.UserAgent(), 200), CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(u.cfg.SessionTTL), IdleExpiresAt: now.Add(u.cfg.SessionIdleTTL),
-	}
-	if err := u.store.CreateSession(r.Context(), s); err != nil {
-		return s, fmt.Errorf("create session: %w", err)
-	}
-	http.SetCookie(w, u.cookie(u.session, value, u.cfg.SessionTTL))
-	return s, nil
-}
-
-// EndSession deletes the session of the request whose context this is (used by RP-initiated
-// logout, which zitadel/oidc serves; the cookie then points at nothing).
-func (u *UI) EndSession(ctx context.Context, _ string) error {
-	v, _ := ctx.Value(sessionKey).(string)
-	if v == "" {
-		return nil
-	}
-	s, err := u.store.GetSessionByHash(ctx, hashToken(v), u.cfg.Now().UTC())
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return u.store.DeleteSession(ctx, s.ID)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+	http.SetCookie(w, u.cookie(u.session, ns.Token, ns.MaxAge))
+	return ns.Session, nil
 }
 
 // ---- CSRF ----
 
 // csrfToken ties a form to this browser and to the form's purpose.
 func (u *UI) csrfToken(r *http.Request, purpose string) string {
-	v, _ := r.Context().Value(browserKey).(string)
 	m := hmac.New(sha256.New, u.csrfKey)
-	m.Write([]byte(v + "|" + purpose))
+	m.Write([]byte(reqinfo.From(r.Context()).Browser + "|" + purpose))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
@@ -406,13 +303,13 @@ func (u *UI) SecurityHeaders(next http.Handler) http.Handler {
 		if h.Get("Cache-Control") == "" {
 			h.Set("Cache-Control", "no-store")
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), nonceKey, nonce)))
+		next.ServeHTTP(w, r.WithContext(reqinfo.Update(r.Context(), func(i *reqinfo.Info) { i.Nonce = nonce })))
 	})
 }
 
 // lang is the language of the request's pages: the authorization request's ui_locales, then
 // Accept-Language.
-func (u *UI) lang(r *http.Request, a *storage.AuthRequest) string {
+func (u *UI) lang(r *http.Request, a *authflow.AuthRequest) string {
 	var locales []string
 	if a != nil {
 		locales = a.UILocales
@@ -427,16 +324,13 @@ func (u *UI) t(r *http.Request, key string, args ...any) string {
 
 // base is the common data of a page whose forms post with purpose, serving the authorization
 // request a (nil when none).
-func (u *UI) base(r *http.Request, purpose string, a *storage.AuthRequest) page {
-	nonce, _ := r.Context().Value(nonceKey).(string)
-	p := page{Product: u.cfg.ProductName, Nonce: nonce, Lang: u.lang(r, a), LogoURL: u.cfg.LogoURL}
+func (u *UI) base(r *http.Request, purpose string, a *authflow.AuthRequest) page {
+	p := page{Product: u.cfg.ProductName, Nonce: reqinfo.From(r.Context()).Nonce, Lang: u.lang(r, a), LogoURL: u.cfg.LogoURL}
 	if purpose != "" {
 		p.CSRF = u.csrfToken(r, purpose)
 	}
-	if a != nil && a.ClientID != "" {
-		if c, err := u.store.GetClient(r.Context(), a.ClientID); err == nil {
-			p.ClientName = c.Name
-		}
+	if a != nil {
+		p.ClientName = a.ClientName
 	}
 	return p
 }
@@ -553,24 +447,33 @@ func seeOther(w http.ResponseWriter, r *http.Request, target string) {
 
 // ---- authorization requests ----
 
+// requestError renders the page of an authorization request the core refused; false when
+// there was no error.
+func (u *UI) requestError(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, authflow.ErrRequestExpired):
+		u.renderError(w, r, http.StatusBadRequest, "err.expired_link", nil)
+	case errors.Is(err, authflow.ErrOtherBrowser):
+		u.renderError(w, r, http.StatusBadRequest, "err.other_browser", nil)
+	case errors.Is(err, authflow.ErrRequestCompleted):
+		u.renderMessage(w, r, http.StatusBadRequest, "err.expired_link.title", "err.expired_done.text", nil)
+	default:
+		u.internalError(w, r, err)
+	}
+	return true
+}
+
 // authRequest loads the authorization request a page serves, checking that it is live and that
 // this browser started it. ok is false when a page was rendered instead; a is nil when id is
 // empty.
-func (u *UI) authRequest(w http.ResponseWriter, r *http.Request, id string) (*storage.AuthRequest, bool) {
+func (u *UI) authRequest(w http.ResponseWriter, r *http.Request, id string) (*authflow.AuthRequest, bool) {
 	if id == "" {
 		return nil, true
 	}
-	a, err := u.store.GetAuthRequest(r.Context(), id)
-	if err != nil || !a.ExpiresAt.After(u.cfg.Now()) || a.Done() {
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			u.internalError(w, r, err)
-			return nil, false
-		}
-		u.renderError(w, r, http.StatusBadRequest, "err.expired_link", nil)
-		return nil, false
-	}
-	if len(a.BrowserHash) == 0 || subtle.ConstantTimeCompare(a.BrowserHash, BrowserHash(r.Context())) != 1 {
-		u.renderError(w, r, http.StatusBadRequest, "err.other_browser", nil)
+	a, err := u.core.AuthRequest(r.Context(), id)
+	if u.requestError(w, r, err) {
 		return nil, false
 	}
 	return &a, true
@@ -578,12 +481,9 @@ func (u *UI) authRequest(w http.ResponseWriter, r *http.Request, id string) (*st
 
 // authRequestOf returns the authorization request id refers to, for its language and client
 // name only (nil when there is none).
-func (u *UI) authRequestOf(r *http.Request, id string) *storage.AuthRequest {
-	if id == "" {
-		return nil
-	}
-	a, err := u.store.GetAuthRequest(r.Context(), id)
-	if err != nil {
+func (u *UI) authRequestOf(r *http.Request, id string) *authflow.AuthRequest {
+	a, ok := u.core.AuthRequestInfo(r.Context(), id)
+	if !ok {
 		return nil
 	}
 	return &a
@@ -591,55 +491,15 @@ func (u *UI) authRequestOf(r *http.Request, id string) *storage.AuthRequest {
 
 // finish sends the browser on after a sign-in: back to the provider for the authorization
 // request, or to the account page.
-func (u *UI) finish(w http.ResponseWriter, r *http.Request, authRequestID string, res auth.Result) {
+func (u *UI) finish(w http.ResponseWriter, r *http.Request, authRequestID string, res authflow.Result) {
 	if authRequestID == "" {
 		seeOther(w, r, u.afterSignIn(w, r)) // the account page, or back to the device page
 		return
 	}
-	err := u.store.CompleteAuthRequest(r.Context(), authRequestID, res.UserID, res.AuthTime.UTC(), res.AMR, u.cfg.Now().UTC())
-	if err != nil {
-		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-			u.renderMessage(w, r, http.StatusBadRequest, "err.expired_link.title", "err.expired_done.text", nil)
-			return
-		}
-		u.internalError(w, r, err)
+	if u.requestError(w, r, u.core.CompleteAuthRequest(r.Context(), authRequestID, res)) {
 		return
 	}
 	seeOther(w, r, u.callback(r.Context(), authRequestID))
-}
-
-// sessionSatisfies reports whether a session may answer an authorization request without a
-// new sign-in (prompt=login and max_age force one).
-func sessionSatisfies(s storage.Session, a storage.AuthRequest, now time.Time) bool {
-	for _, p := range a.Prompt {
-		if p == "login" {
-			return false
-		}
-	}
-	if a.MaxAge >= 0 && now.Sub(s.AuthTime) > time.Duration(a.MaxAge)*time.Second {
-		return false
-	}
-	if a.HintSubject != "" && a.HintSubject != s.UserID {
-		return false // id_token_hint names another user
-	}
-	return true
-}
-
-// errorRedirect sends an OAuth error back to the client's redirect URI, which zitadel/oidc
-// checked against the registration when it accepted the request.
-func errorRedirect(a storage.AuthRequest, code, description, issuer string) string {
-	q := url.Values{"error": {code}, "error_description": {description}}
-	if a.State != "" {
-		q.Set("state", a.State)
-	}
-	if issuer != "" {
-		q.Set("iss", issuer)
-	}
-	sep := "?"
-	if strings.Contains(a.RedirectURI, "?") {
-		sep = "&"
-	}
-	return a.RedirectURI + sep + q.Encode()
 }
 
 // E returns the error message of field, or "".

@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/provider/signin"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage/sqlite"
 )
@@ -85,7 +86,8 @@ func tlsPages(t *testing.T) (*httptest.Server, *http.Client, *cookieLog, *outbox
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := New(t.Context(), Config{ProductName: "Acme ID", Secure: true, Logger: slog.New(slog.DiscardHandler)}, store, authn,
+	core := signin.New(store, authn, signin.Config{})
+	u, err := New(t.Context(), Config{ProductName: "Acme ID", Secure: true, Logger: slog.New(slog.DiscardHandler)}, core,
 		func(context.Context, string) string { return "/never" })
 	if err != nil {
 		t.Fatal(err)

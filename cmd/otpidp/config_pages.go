@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otpidp/otpidp/provider/signin"
 	"github.com/otpidp/otpidp/ui"
 )
 
@@ -17,8 +18,8 @@ const (
 	envAccentColor    = "OTPIDP_ACCENT_COLOR"
 	envResetSMSOnly   = "OTPIDP_RESET_SMS_ONLY"
 
-	defaultSessionTTL     = 24 * time.Hour
-	defaultSessionIdleTTL = time.Hour
+	defaultSessionTTL     = signin.DefaultSessionTTL
+	defaultSessionIdleTTL = signin.DefaultSessionIdleTTL
 )
 
 // pagesKeys are the keys pagesConfig reads, in the order of the README's table.

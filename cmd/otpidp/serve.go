@@ -14,6 +14,7 @@ import (
 
 	"github.com/otpidp/otpidp/provider"
 	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/provider/signin"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/ui"
@@ -153,28 +154,29 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("authenticator: %w", err)
 	}
-	// The pages and the provider need each other's functions; pages is set before any request.
-	var pages *ui.UI
+	// The sign-in core: the pages and the provider both call it.
+	core := signin.New(d.store, authn, signin.Config{
+		SessionTTL: d.cfg.Pages.SessionTTL, SessionIdleTTL: d.cfg.Pages.SessionIdleTTL,
+		Now: d.now, Logger: d.logger,
+	})
 	prov, err := provider.New(ctx, d.store, provider.Config{
 		Issuer:             d.cfg.Issuer,
 		KeyRotation:        d.cfg.KeyRotation,
 		KeyLeadTime:        d.cfg.KeyLeadTime,
 		DevicePollInterval: d.cfg.DevicePollInterval,
 		JWKSAllowLoopback:  d.cfg.Dev,
-		BrowserFromContext: ui.BrowserHash,
-		EndSession:         func(ctx context.Context, userID string) error { return pages.EndSession(ctx, userID) },
+		SignIn:             core,
 		Now:                d.now,
 		Logger:             d.logger,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	pages, err = ui.New(ctx, ui.Config{
+	pages, err := ui.New(ctx, ui.Config{
 		ProductName: d.cfg.ProductName, Issuer: d.cfg.Issuer, Secure: issuer.Scheme == "https",
-		SessionTTL: d.cfg.Pages.SessionTTL, SessionIdleTTL: d.cfg.Pages.SessionIdleTTL,
 		LogoURL: d.cfg.Pages.LogoURL, AccentColor: d.cfg.Pages.AccentColor,
 		Now: d.now, Logger: d.logger,
-	}, d.store, authn, prov.CallbackURL)
+	}, core, prov.CallbackURL)
 	if err != nil {
 		return nil, nil, err
 	}

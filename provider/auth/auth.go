@@ -24,45 +24,9 @@ import (
 
 	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/provider/limits"
-	"github.com/otpidp/otpidp/provider/phone"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
 )
-
-// Sentinel errors. Pages map them to fixed, friendly messages.
-var (
-	// ErrInvalidCredentials: the phone number has no usable account or the password is wrong.
-	// The two cases are never told apart, not even by timing.
-	ErrInvalidCredentials = errors.New("auth: invalid phone number or password")
-	// ErrInvalidPhone: the input is not a phone number. It wraps phone.ErrInvalid.
-	ErrInvalidPhone = fmt.Errorf("auth: not a phone number: %w", phone.ErrInvalid)
-	// ErrPhoneNotMobile: the number is valid but cannot receive SMS (registration and
-	// operator-created users). It wraps ErrInvalidPhone.
-	ErrPhoneNotMobile = fmt.Errorf("auth: not a mobile number: %w", ErrInvalidPhone)
-	// ErrInvalidCode: the code is wrong, expired, already used, or there is no code to check.
-	// One error for all of them, on purpose.
-	ErrInvalidCode = errors.New("auth: invalid code")
-	// ErrTooManyAttempts: the current code got too many wrong tries and is dead; a new one must
-	// be sent.
-	ErrTooManyAttempts = errors.New("auth: too many wrong codes")
-	// ErrFlowNotFound: the flow is unknown, expired, finished, or was started by another
-	// browser.
-	ErrFlowNotFound = errors.New("auth: flow not found")
-	// ErrSMSUndeliverable: the number cannot receive SMS. It wraps sms.ErrUndeliverable.
-	ErrSMSUndeliverable = fmt.Errorf("auth: cannot send SMS to this number: %w", sms.ErrUndeliverable)
-	// ErrSMSUnavailable: the SMS provider did not take the message; it may later. It wraps
-	// sms.ErrUnavailable.
-	ErrSMSUnavailable = fmt.Errorf("auth: SMS provider unavailable: %w", sms.ErrUnavailable)
-)
-
-// TooSoonError refuses a resend before the flow's ResendAt.
-type TooSoonError struct {
-	RetryAfter time.Duration // how long until a resend is allowed
-}
-
-func (e *TooSoonError) Error() string {
-	return fmt.Sprintf("auth: resend too soon, retry after %s", e.RetryAfter)
-}
 
 // amrPasswordSMS is the authentication methods reference of a password + SMS code sign-in
 // (RFC 8176): a fresh slice on every call.

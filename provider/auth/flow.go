@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otpidp/otpidp/provider/authflow"
 	"github.com/otpidp/otpidp/provider/phone"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
@@ -20,24 +21,6 @@ const deleteTimeout = 5 * time.Second
 
 // errNoBrowser refuses to start a flow that is bound to no browser: a caller's bug.
 var errNoBrowser = errors.New("auth: a browser hash is required")
-
-// FlowView is what the pages may show about a flow in progress.
-type FlowView struct {
-	ID            string
-	Kind          storage.FlowKind
-	MaskedPhone   string // phone.Mask of where the code went: "+1 ••• ••• 4567"
-	AuthRequestID string
-	ResendAt      time.Time // a new code may be asked for from then on
-	ExpiresAt     time.Time // the flow ends then
-}
-
-// Result is a completed sign-in (or registration, which signs the new user in).
-type Result struct {
-	UserID        string
-	AuthTime      time.Time
-	AMR           []string // RFC 8176: ["pwd", "sms", "mfa"]
-	AuthRequestID string
-}
 
 // StartLogin checks the phone number and password and, when they are right, sends a code to
 // the user's stored, verified phone (OTP-08). Errors: ErrInvalidPhone when phoneInput is not a
@@ -62,67 +45,9 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 		return FlowView{}, ErrInvalidCredentials
 	}
 	now := a.clock()
-	// Per-IP and overall failures: one unit is taken now and given back if the password is
-	// right, so that concurrent attempts cannot overshoot the limit.
-	limits := a.loginLimits(ctx)
-	refusal, err := a.limiter.Take(ctx, now, limits...)
+	user, err := a.loginPassword(ctx, e164, password, authRequestID, now)
 	if err != nil {
-		return FlowView{}, fmt.Errorf("auth: login: count attempt: %w", err)
-	}
-	if refusal != nil {
-		scope := loginScopes[refusal.Name]
-		a.log.WarnContext(ctx, "login refused", "reason", scope, "phone", phone.MaskForLog(e164))
-		a.audit(ctx, EventLoginRateLimited, "", e164, authRequestID, scope)
-		return FlowView{}, &LimitError{Scope: scope, RetryAfter: refusal.RetryAfter}
-	}
-	throttled, err := a.throttled(ctx, e164, now)
-	if err != nil {
-		return FlowView{}, fmt.Errorf("auth: login: %w", err)
-	}
-	user, err := a.store.GetUserByPhone(ctx, e164)
-	known := err == nil
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return FlowView{}, fmt.Errorf("auth: login: get user: %w", err)
-	}
-	if throttled || !known {
-		// Same work as for a known number and a wrong password: a full hash against the dummy,
-		// and the same answer.
-		if _, err := a.VerifyPassword(ctx, password, a.dummyHash); err != nil {
-			return FlowView{}, fmt.Errorf("auth: login: %w", err)
-		}
-		reason, event := "unknown_phone", EventPasswordFailed
-		if throttled {
-			reason, event = "throttled", EventLoginThrottled
-		} else {
-			a.passwordFailed(ctx, e164, now)
-		}
-		a.log.InfoContext(ctx, "login refused", "reason", reason, "phone", phone.MaskForLog(e164))
-		a.audit(ctx, event, "", e164, authRequestID, reason)
-		return FlowView{}, ErrInvalidCredentials
-	}
-	ok, err := a.VerifyPassword(ctx, password, user.PasswordHash)
-	if errors.Is(err, ErrMalformedHash) {
-		a.log.ErrorContext(ctx, "login refused: stored password hash is malformed", "user_id", user.ID, "error", err)
-		return FlowView{}, ErrInvalidCredentials
-	}
-	if err != nil {
-		return FlowView{}, fmt.Errorf("auth: login: %w", err)
-	}
-	if !ok {
-		a.passwordFailed(ctx, e164, now)
-		a.log.InfoContext(ctx, "login refused", "reason", "wrong_password", "user_id", user.ID, "phone", phone.MaskForLog(e164))
-		a.audit(ctx, EventPasswordFailed, user.ID, e164, authRequestID, "wrong_password")
-		return FlowView{}, ErrInvalidCredentials
-	}
-	if err := a.store.ResetFailures(ctx, "phone:"+e164, FactorPassword); err != nil {
-		return FlowView{}, fmt.Errorf("auth: login: reset failures: %w", err)
-	}
-	if err := a.limiter.Untake(ctx, now, limits...); err != nil {
-		a.log.ErrorContext(ctx, "give back login attempt", "error", err)
-	}
-	if !user.PhoneVerified {
-		a.log.InfoContext(ctx, "login refused", "reason", "phone_unverified", "user_id", user.ID, "phone", phone.MaskForLog(e164))
-		return FlowView{}, ErrInvalidCredentials
+		return FlowView{}, err
 	}
 	a.audit(ctx, EventPasswordOK, user.ID, e164, authRequestID, "")
 	a.upgradeHash(ctx, user, password)
@@ -140,7 +65,90 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 	if err := a.allowSMS(ctx, smsSignIn, user.Phone); err != nil {
 		return FlowView{}, err
 	}
+	return a.sendLoginCode(ctx, user, authRequestID, browserHash, now)
+}
 
+// loginPassword checks the password step of a sign-in under the login limits and returns the
+// user whose password it is (verified phone). Every refusal but the limits' is
+// ErrInvalidCredentials, at the same cost.
+func (a *Authenticator) loginPassword(ctx context.Context, e164, password, authRequestID string, now time.Time) (storage.User, error) {
+	// Per-IP and overall failures: one unit is taken now and given back if the password is
+	// right, so that concurrent attempts cannot overshoot the limit.
+	limits := a.loginLimits(ctx)
+	refusal, err := a.limiter.Take(ctx, now, limits...)
+	if err != nil {
+		return storage.User{}, fmt.Errorf("auth: login: count attempt: %w", err)
+	}
+	if refusal != nil {
+		scope := loginScopes[refusal.Name]
+		a.log.WarnContext(ctx, "login refused", "reason", scope, "phone", phone.MaskForLog(e164))
+		a.audit(ctx, EventLoginRateLimited, "", e164, authRequestID, scope)
+		return storage.User{}, &LimitError{Scope: scope, RetryAfter: refusal.RetryAfter}
+	}
+	user, err := a.verifyLoginPassword(ctx, e164, password, authRequestID, now)
+	if err != nil {
+		return user, err
+	}
+	if err := a.store.ResetFailures(ctx, "phone:"+e164, FactorPassword); err != nil {
+		return user, fmt.Errorf("auth: login: reset failures: %w", err)
+	}
+	if err := a.limiter.Untake(ctx, now, limits...); err != nil {
+		a.log.ErrorContext(ctx, "give back login attempt", "error", err)
+	}
+	if !user.PhoneVerified {
+		a.log.InfoContext(ctx, "login refused", "reason", "phone_unverified", "user_id", user.ID, "phone", phone.MaskForLog(e164))
+		return user, ErrInvalidCredentials
+	}
+	return user, nil
+}
+
+// verifyLoginPassword finds the number's account and checks its password; an unknown or
+// throttled number costs the same hash (PH-05, BF-01).
+func (a *Authenticator) verifyLoginPassword(ctx context.Context, e164, password, authRequestID string, now time.Time) (storage.User, error) {
+	throttled, err := a.throttled(ctx, e164, now)
+	if err != nil {
+		return storage.User{}, fmt.Errorf("auth: login: %w", err)
+	}
+	user, err := a.store.GetUserByPhone(ctx, e164)
+	known := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, fmt.Errorf("auth: login: get user: %w", err)
+	}
+	if throttled || !known {
+		// Same work as for a known number and a wrong password: a full hash against the dummy,
+		// and the same answer.
+		if _, err := a.VerifyPassword(ctx, password, a.dummyHash); err != nil {
+			return storage.User{}, fmt.Errorf("auth: login: %w", err)
+		}
+		reason, event := "unknown_phone", EventPasswordFailed
+		if throttled {
+			reason, event = "throttled", EventLoginThrottled
+		} else {
+			a.passwordFailed(ctx, e164, now)
+		}
+		a.log.InfoContext(ctx, "login refused", "reason", reason, "phone", phone.MaskForLog(e164))
+		a.audit(ctx, event, "", e164, authRequestID, reason)
+		return storage.User{}, ErrInvalidCredentials
+	}
+	ok, err := a.VerifyPassword(ctx, password, user.PasswordHash)
+	if errors.Is(err, ErrMalformedHash) {
+		a.log.ErrorContext(ctx, "login refused: stored password hash is malformed", "user_id", user.ID, "error", err)
+		return storage.User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return storage.User{}, fmt.Errorf("auth: login: %w", err)
+	}
+	if !ok {
+		a.passwordFailed(ctx, e164, now)
+		a.log.InfoContext(ctx, "login refused", "reason", "wrong_password", "user_id", user.ID, "phone", phone.MaskForLog(e164))
+		a.audit(ctx, EventPasswordFailed, user.ID, e164, authRequestID, "wrong_password")
+		return storage.User{}, ErrInvalidCredentials
+	}
+	return user, nil
+}
+
+// sendLoginCode starts the sign-in flow of user and texts its code.
+func (a *Authenticator) sendLoginCode(ctx context.Context, user storage.User, authRequestID string, browserHash []byte, now time.Time) (FlowView, error) {
 	id, err := a.newFlowID()
 	if err != nil {
 		return FlowView{}, err
@@ -626,7 +634,7 @@ func (a *Authenticator) codeState(ctx context.Context, flowID string) error {
 func (a *Authenticator) view(f storage.Flow) FlowView {
 	return FlowView{
 		ID:            f.ID,
-		Kind:          f.Kind,
+		Kind:          authflow.FlowKind(f.Kind),
 		MaskedPhone:   phone.Mask(f.Phone),
 		AuthRequestID: f.AuthRequestID,
 		ResendAt:      f.CodeSentAt.Add(a.resendWait(f.SendCount)),

@@ -26,44 +26,6 @@ func ParseRate(s string) (Rate, error) { return limits.ParseRate(s) }
 // store, so any number of instances enforce one limit. Zero fields take their defaults.
 type Limits = limits.Config
 
-// Scopes of a LimitError.
-const (
-	ScopeLoginIP     = "login_ip"     // too many failed sign-ins from this network
-	ScopeLoginGlobal = "login_global" // too many failed sign-ins overall
-	ScopeSMSPhone    = "sms_phone"    // too many codes to this number
-	ScopeSMSIP       = "sms_ip"       // too many codes asked for from this network
-	ScopeSMSPrefix   = "sms_prefix"   // too many codes to numbers like this one
-	ScopeSMSCountry  = "sms_country"  // too many codes to this country today
-	ScopeSMSBudget   = "sms_budget"   // the service's SMS budget is spent
-)
-
-// ErrRateLimited is matched (errors.Is) by every *LimitError.
-var ErrRateLimited = errors.New("auth: rate limited")
-
-// LimitError refuses a request over a limit, and says for how long.
-type LimitError struct {
-	Scope      string
-	RetryAfter time.Duration // at least one second
-}
-
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("auth: rate limited (%s), retry after %s", e.Scope, e.RetryAfter)
-}
-
-// Is makes errors.Is(err, ErrRateLimited) true.
-func (e *LimitError) Is(target error) bool { return target == ErrRateLimited }
-
-var (
-	// ErrSMSPaused: the operator paused all SMS (otpidp sms pause).
-	ErrSMSPaused = errors.New("auth: SMS paused by the operator")
-	// ErrSMSCountryNotAllowed: codes are not sent to the number's country. It wraps
-	// ErrInvalidPhone.
-	ErrSMSCountryNotAllowed = fmt.Errorf("auth: SMS to this country is not allowed: %w", ErrInvalidPhone)
-	// ErrSMSFactorDisabled: the account's SMS factor is disabled after too many wrong codes in
-	// a row, until a recovery code or an operator restores it.
-	ErrSMSFactorDisabled = errors.New("auth: SMS factor disabled after too many wrong codes")
-)
-
 // SwitchSMSPaused is the operator switch that stops every SMS (otpidp sms pause|resume).
 const SwitchSMSPaused = "sms_paused"
 

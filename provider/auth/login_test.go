@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/otpidp/otpidp/provider/authflow"
 	"github.com/otpidp/otpidp/provider/phone"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
@@ -27,7 +28,7 @@ func TestLogin(t *testing.T) {
 	}
 	wantView := FlowView{
 		ID:            e.store.lastFlowID(t),
-		Kind:          storage.FlowLogin,
+		Kind:          authflow.FlowLogin,
 		MaskedPhone:   "+1 ••• ••• 2671",
 		AuthRequestID: "ar-1",
 		ResendAt:      testStart.Add(30 * time.Second),

@@ -15,15 +15,6 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Password policy (PW-01, PW-02). Lengths count Unicode code points after NFKC normalization.
-const (
-	MinPasswordLength = 8
-	MaxPasswordLength = 256
-	// MaxPasswordBytes caps the raw input before anything else is done with it, hashing least
-	// of all: longer input is refused outright.
-	MaxPasswordBytes = 4096
-)
-
 // Limits on parameters read from a stored hash, so that a corrupt or hostile row cannot make
 // one verification cost minutes or gigabytes.
 const (

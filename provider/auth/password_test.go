@@ -79,27 +79,6 @@ func TestCheckPassword(t *testing.T) {
 	})
 }
 
-func TestFieldErrorMessages(t *testing.T) {
-	seen := map[string]string{}
-	for _, fe := range []FieldError{
-		{FieldName, ReasonRequired}, {FieldName, ReasonTooLong}, {FieldName, ReasonControlCharacters},
-		{FieldPassword, ReasonRequired}, {FieldPassword, ReasonTooShort}, {FieldPassword, ReasonTooLong},
-		{FieldPassword, ReasonIsProductName}, {FieldPassword, ReasonIsName}, {FieldPassword, ReasonIsPhone},
-		{FieldPassword, ReasonCommon},
-	} {
-		t.Run(fe.Field+"/"+string(fe.Reason), func(t *testing.T) {
-			msg := fe.Message()
-			if other, dup := seen[msg]; dup {
-				t.Errorf("message %q also used for %s", msg, other)
-			}
-			seen[msg] = fe.Field + "/" + string(fe.Reason)
-			if !strings.Contains(fe.Error(), string(fe.Reason)) {
-				t.Errorf("Error() = %q lacks the reason", fe.Error())
-			}
-		})
-	}
-}
-
 // TestDefaultArgon2 is the one test at production cost: the PHC string carries OWASP's
 // parameters and a 16-byte salt (PH-01, PH-02).
 func TestDefaultArgon2(t *testing.T) {

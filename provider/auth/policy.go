@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -10,9 +9,6 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// MaxNameLength is the longest full name accepted, in code points.
-const MaxNameLength = 100
-
 // maxNameBytes bounds the raw name before it is looked at any closer.
 const maxNameBytes = 16 * MaxNameLength
 
@@ -20,70 +16,6 @@ const maxNameBytes = 16 * MaxNameLength
 // when that number has at least this many digits, so that short numbers do not forbid common
 // digit runs.
 const minPhoneDigitsInPassword = 6
-
-// Fields named in a FieldError.
-const (
-	FieldName     = "name"
-	FieldPassword = "password"
-)
-
-// Reason says why a field was refused. Pages choose their message by it; Message gives an
-// English one.
-type Reason string
-
-// Reasons for refusing a name or a password.
-const (
-	ReasonRequired          Reason = "required"
-	ReasonTooShort          Reason = "too_short"
-	ReasonTooLong           Reason = "too_long"
-	ReasonInvalidEncoding   Reason = "invalid_encoding"
-	ReasonControlCharacters Reason = "control_characters"
-	ReasonIsProductName     Reason = "is_product_name" // password equals the service's name
-	ReasonIsName            Reason = "is_name"         // password equals the user's name
-	ReasonIsPhone           Reason = "is_phone"        // password is the phone number
-	ReasonContainsPhone     Reason = "contains_phone"  // password contains the phone number
-	ReasonCommon            Reason = "common"          // password is on the common-password blocklist
-)
-
-// FieldError refuses one field of a registration, an operator-created user or a password
-// change, and says why (PW-04: the reason is stated).
-type FieldError struct {
-	Field  string // FieldName or FieldPassword
-	Reason Reason
-}
-
-func (e *FieldError) Error() string {
-	return fmt.Sprintf("auth: invalid %s: %s", e.Field, e.Reason)
-}
-
-// Message is an English sentence for the user that states the reason.
-func (e *FieldError) Message() string {
-	switch e.Field + "/" + string(e.Reason) {
-	case FieldName + "/" + string(ReasonRequired):
-		return "Enter your full name."
-	case FieldName + "/" + string(ReasonTooLong):
-		return fmt.Sprintf("Your name can have at most %d characters.", MaxNameLength)
-	case FieldName + "/" + string(ReasonControlCharacters), FieldName + "/" + string(ReasonInvalidEncoding):
-		return "Your name contains characters that cannot be used."
-	case FieldPassword + "/" + string(ReasonRequired):
-		return "Enter a password."
-	case FieldPassword + "/" + string(ReasonTooShort):
-		return fmt.Sprintf("Use at least %d characters for your password. A few unrelated words make a long password that is easy to remember.", MinPasswordLength)
-	case FieldPassword + "/" + string(ReasonTooLong):
-		return fmt.Sprintf("Your password can have at most %d characters.", MaxPasswordLength)
-	case FieldPassword + "/" + string(ReasonInvalidEncoding):
-		return "Your password contains characters that cannot be used."
-	case FieldPassword + "/" + string(ReasonIsProductName):
-		return "Your password cannot be the name of this service: it is the first thing an attacker tries."
-	case FieldPassword + "/" + string(ReasonIsName):
-		return "Your password cannot be your name: it is easy to guess."
-	case FieldPassword + "/" + string(ReasonIsPhone), FieldPassword + "/" + string(ReasonContainsPhone):
-		return "Your password cannot contain your phone number: it is easy to guess."
-	case FieldPassword + "/" + string(ReasonCommon):
-		return "This is one of the most common passwords, which attackers try first. Choose something less predictable: a few unrelated words make a long password that is easy to remember."
-	}
-	return "This value cannot be used."
-}
 
 // CheckPassword applies the password policy used by registration, password change and reset
 // (REG-06): at most MaxPasswordBytes of input, then, after NFKC normalization, between

@@ -26,10 +26,6 @@ import (
 // FactorRecovery is the failure run of wrong recovery codes, kept per user ID.
 const FactorRecovery = limits.FactorRecovery
 
-// ScopeRecovery is the LimitError scope of an account whose recovery codes are not checked
-// for a while after too many wrong ones.
-const ScopeRecovery = "recovery"
-
 // Audit events of recovery codes (provider/audit's names).
 const (
 	EventRecoveryOK       = audit.RecoveryCodeOK

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/otpidp/otpidp/provider/authflow"
 	"github.com/otpidp/otpidp/provider/phone"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
@@ -26,7 +27,7 @@ func TestRegistration(t *testing.T) {
 	}
 	wantView := FlowView{
 		ID:            e.store.lastFlowID(t),
-		Kind:          storage.FlowRegister,
+		Kind:          authflow.FlowRegister,
 		MaskedPhone:   "+1 ••• ••• 2671",
 		AuthRequestID: "ar-9",
 		ResendAt:      testStart.Add(30 * time.Second),

@@ -25,14 +25,6 @@ import (
 //     (RST-06). Every session of the user ends and every access and refresh token is revoked;
 //     the user is not signed in (RST-07).
 
-// Refusal reasons of the reset's password step (besides those of CheckPassword).
-const (
-	// ReasonMismatch: the two passwords typed differ.
-	ReasonMismatch Reason = "mismatch"
-	// ReasonWrongCurrent: the current password given to ChangePassword is wrong.
-	ReasonWrongCurrent Reason = "wrong_current"
-)
-
 // Audit events of password resets and changes.
 const (
 	EventResetRequested       = audit.ResetRequested // for any number; the user when it has an account
@@ -41,13 +33,6 @@ const (
 	EventPasswordReset        = audit.PasswordReset
 	EventPasswordChanged      = audit.PasswordChanged
 	EventPasswordChangeFailed = audit.PasswordChangeFailed
-)
-
-// FieldPasswordConfirm and FieldCurrentPassword are fields named by a FieldError of a password
-// change or reset.
-const (
-	FieldPasswordConfirm = "password_confirm"
-	FieldCurrentPassword = "current_password"
 )
 
 // ResetNeedsRecoveryCode reports whether a reset asks for a recovery code besides the SMS code.

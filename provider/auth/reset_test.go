@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otpidp/otpidp/provider/authflow"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -47,7 +48,7 @@ func TestReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	smsCode := e.sms.lastCode(t)
-	if v.Kind != storage.FlowReset || v.MaskedPhone == "" {
+	if v.Kind != authflow.FlowReset || v.MaskedPhone == "" {
 		t.Fatalf("view = %+v", v)
 	}
 	// Before the codes: no password step (RST-04), and the account is unchanged (RST-05).

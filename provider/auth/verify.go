@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/otpidp/otpidp/provider/phone"
+	"github.com/otpidp/otpidp/provider/reqinfo"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
 )
@@ -33,21 +34,16 @@ type CodeVerifier interface {
 // existing account holder) are then not sent.
 func WithCodeVerifier(v CodeVerifier) Option { return func(a *Authenticator) { a.verifier = v } }
 
-type languageKey struct{}
-
 // WithLanguage returns a context that asks for the SMS texts sent during this request in
 // lang, a BCP 47 tag or an Accept-Language value ("es", "es-MX,es;q=0.9,en;q=0.5"). English
-// and Spanish are built in (sms.Languages); anything else is English. The pages call it before
-// StartLogin, StartRegistration and Resend.
+// and Spanish are built in (sms.Languages); anything else is English. The language travels in
+// the request's reqinfo.Info (the pages set it there).
 func WithLanguage(ctx context.Context, lang string) context.Context {
-	return context.WithValue(ctx, languageKey{}, lang)
+	return reqinfo.Update(ctx, func(i *reqinfo.Info) { i.Language = lang })
 }
 
-// Language is the language WithLanguage put in ctx; "" when none.
-func Language(ctx context.Context) string {
-	lang, _ := ctx.Value(languageKey{}).(string)
-	return lang
-}
+// Language is the language of the request whose context ctx is; "" when none.
+func Language(ctx context.Context) string { return reqinfo.From(ctx).Language }
 
 // initTexts prepares the SMS texts from the configuration (product name, template).
 func (a *Authenticator) initTexts() error {

@@ -1,7 +1,9 @@
-// Package reqinfo puts who is asking into a request's context: the client's IP address (from
-// X-Forwarded-For only when the connection comes from a configured trusted proxy) and a request
-// ID. The authentication core reads them for its rate limits and its audit log without
-// knowing about HTTP.
+// Package reqinfo is the one home of request-scoped values: who is asking (the client's IP
+// address, from X-Forwarded-For only when the connection comes from a configured trusted proxy,
+// and a request ID), and what the pages learned about the browser (the hashes of its binding
+// and session cookies, the language of its pages, the CSP nonce of the page). The
+// authentication and sign-in cores read them for their rate limits, sessions and audit log
+// without knowing about HTTP.
 package reqinfo
 
 import (
@@ -19,6 +21,17 @@ import (
 type Info struct {
 	IP        netip.Addr // the client's address; invalid when unknown
 	RequestID string
+
+	// Set by the pages (ui): the browser-binding cookie's value (the pages' CSRF tokens are
+	// tied to it) and its SHA-256 (nil outside the pages; flows and authorization requests are
+	// bound to it), the SHA-256 of the session cookie (nil when none), the language the pages
+	// are read in (a BCP 47 tag or an Accept-Language value; SMS texts go out in it), and the
+	// page's CSP nonce.
+	Browser     string
+	BrowserHash []byte
+	SessionHash []byte
+	Language    string
+	Nonce       string
 }
 
 type ctxKey struct{}
@@ -26,6 +39,13 @@ type ctxKey struct{}
 // With returns ctx carrying info.
 func With(ctx context.Context, info Info) context.Context {
 	return context.WithValue(ctx, ctxKey{}, info)
+}
+
+// Update returns ctx carrying the Info of ctx changed by f.
+func Update(ctx context.Context, f func(*Info)) context.Context {
+	info := From(ctx)
+	f(&info)
+	return With(ctx, info)
 }
 
 // From returns the Info in ctx; the zero Info when there is none.
