@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otpidp/otpidp/provider/signin"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -34,7 +35,10 @@ func newHarness(t *testing.T) *harness {
 		h.prov.Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(h.srv.Close)
-	prov, err := New(t.Context(), h.store, Config{Issuer: h.srv.URL, Now: h.clock.now})
+	// The real sign-in core decides what a request needs next; the harness signs users in
+	// through the store, so the core needs no authenticator.
+	core := signin.New(h.store, nil, signin.Config{Now: h.clock.now})
+	prov, err := New(t.Context(), h.store, Config{Issuer: h.srv.URL, Now: h.clock.now, SignIn: core})
 	if err != nil {
 		t.Fatal(err)
 	}
