@@ -348,7 +348,7 @@ func TestDeliveryDurability(t *testing.T) {
 	t.Run("the process dies after the commit, before the send", func(t *testing.T) {
 		e := newEnv(t)
 		e.addUser(t)
-		fake := withTwilio(t, e, func(c *sms.TwilioConfig) {
+		withTwilio(t, e, func(c *sms.TwilioConfig) {
 			c.HTTPClient = &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) { panic("killed") })}
 		})
 		func() {
@@ -369,7 +369,7 @@ func TestDeliveryDurability(t *testing.T) {
 		}
 
 		// The restarted process: the user simply signs in again.
-		fake = withTwilio(t, e)
+		fake := withTwilio(t, e)
 		v, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a"))
 		if err != nil {
 			t.Fatalf("sign-in after the crash: %v", err)
