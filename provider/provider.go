@@ -193,18 +193,26 @@ func (p *Provider) CallbackPath() string {
 	return p.op.AuthorizationEndpoint().Relative() + "/callback"
 }
 
-// Paths of the endpoints, for the composition root.
-func (p *Provider) Paths() []string {
-	return []string{
-		oidc.DiscoveryEndpoint,
-		p.op.AuthorizationEndpoint().Relative(),
-		p.CallbackPath(),
-		p.op.TokenEndpoint().Relative(),
-		p.op.IntrospectionEndpoint().Relative(),
-		p.op.UserinfoEndpoint().Relative(),
-		p.op.RevocationEndpoint().Relative(),
-		p.op.EndSessionEndpoint().Relative(),
-		p.op.KeysEndpoint().Relative(),
-		DeviceAuthorizationPath,
+// Endpoints are the paths of the provider's endpoints, for the composition root.
+type Endpoints struct {
+	Discovery, Keys                     string
+	Authorize, Callback, EndSession     string // browser-facing
+	Token, Introspect, Revoke, Userinfo string
+	DeviceAuthorization                 string
+}
+
+// Endpoints returns the paths the provider serves; cmd/otpidp/routes.go mounts each.
+func (p *Provider) Endpoints() Endpoints {
+	return Endpoints{
+		Discovery:           oidc.DiscoveryEndpoint,
+		Keys:                p.op.KeysEndpoint().Relative(),
+		Authorize:           p.op.AuthorizationEndpoint().Relative(),
+		Callback:            p.CallbackPath(),
+		EndSession:          p.op.EndSessionEndpoint().Relative(),
+		Token:               p.op.TokenEndpoint().Relative(),
+		Introspect:          p.op.IntrospectionEndpoint().Relative(),
+		Revoke:              p.op.RevocationEndpoint().Relative(),
+		Userinfo:            p.op.UserinfoEndpoint().Relative(),
+		DeviceAuthorization: DeviceAuthorizationPath,
 	}
 }

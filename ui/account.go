@@ -63,7 +63,7 @@ func (u *UI) accountView(r *http.Request, s authflow.Session) (accountPage, erro
 	return v, nil
 }
 
-func (u *UI) handleAccount(w http.ResponseWriter, r *http.Request) {
+func (u *UI) Account(w http.ResponseWriter, r *http.Request) {
 	s, ok := u.signedIn(w, r)
 	if !ok {
 		return
@@ -86,7 +86,7 @@ func (u *UI) handleAccount(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "account", v)
 }
 
-func (u *UI) handleChangePassword(w http.ResponseWriter, r *http.Request) {
+func (u *UI) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "account") {
 		return
 	}
@@ -118,7 +118,7 @@ func (u *UI) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, status, "account", v)
 }
 
-func (u *UI) handleEndDevice(w http.ResponseWriter, r *http.Request) {
+func (u *UI) EndDevice(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "account") {
 		return
 	}
@@ -138,7 +138,7 @@ func (u *UI) handleEndDevice(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, r, "/account?done=device")
 }
 
-func (u *UI) handleRemoveApp(w http.ResponseWriter, r *http.Request) {
+func (u *UI) RemoveApp(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "account") {
 		return
 	}

@@ -112,7 +112,7 @@ func brandCSS(accent string) []byte {
 		toHex(rgb), onColor(rgb), toHex(dark), onColor(dark))
 }
 
-func (u *UI) handleBrandCSS(w http.ResponseWriter, _ *http.Request) {
+func (u *UI) BrandCSS(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	_, _ = w.Write(u.brandCSS)

@@ -16,7 +16,7 @@ var scopeKeys = map[string]string{
 	"offline_access": "scope.offline_access",
 }
 
-func (u *UI) handleConsentPage(w http.ResponseWriter, r *http.Request) {
+func (u *UI) ConsentPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
 	a, err := u.core.ConsentRequest(r.Context(), id)
 	if u.requestError(w, r, err) {
@@ -37,8 +37,8 @@ func scopeWords(p page, scopes []string) []string {
 	return words
 }
 
-// handleConsent records the answer and returns to the provider, which answers the app.
-func (u *UI) handleConsent(w http.ResponseWriter, r *http.Request) {
+// Consent records the answer and returns to the provider, which answers the app.
+func (u *UI) Consent(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "consent") {
 		return
 	}

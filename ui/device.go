@@ -44,7 +44,7 @@ func (u *UI) afterSignIn(w http.ResponseWriter, r *http.Request) string {
 	return "/device?user_code=" + code
 }
 
-func (u *UI) handleDevicePage(w http.ResponseWriter, r *http.Request) {
+func (u *UI) DevicePage(w http.ResponseWriter, r *http.Request) {
 	p := u.base(r, "device", nil)
 	code := r.URL.Query().Get("user_code")
 	if len(code) > 32 {
@@ -76,9 +76,9 @@ func (u *UI) deviceError(w http.ResponseWriter, r *http.Request, typed string, e
 	return true
 }
 
-// handleDevice checks the typed code; signed in, it asks the user to approve, else it signs the
+// Device checks the typed code; signed in, it asks the user to approve, else it signs the
 // user in first and comes back here.
-func (u *UI) handleDevice(w http.ResponseWriter, r *http.Request) {
+func (u *UI) Device(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "device") {
 		return
 	}
@@ -98,8 +98,8 @@ func (u *UI) handleDevice(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "device", devicePage{page: p, Code: code, Confirm: true, Scopes: scopeWords(p, d.Scopes)})
 }
 
-// handleDeviceDecision records the signed-in user's answer.
-func (u *UI) handleDeviceDecision(w http.ResponseWriter, r *http.Request) {
+// DeviceDecision records the signed-in user's answer.
+func (u *UI) DeviceDecision(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "device-decision") {
 		return
 	}

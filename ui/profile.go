@@ -23,8 +23,8 @@ func (u *UI) accountError(w http.ResponseWriter, r *http.Request, err error) boo
 	return true
 }
 
-// handleChangeName saves the name typed on the account page, checked as at registration.
-func (u *UI) handleChangeName(w http.ResponseWriter, r *http.Request) {
+// ChangeName saves the name typed on the account page, checked as at registration.
+func (u *UI) ChangeName(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "account") {
 		return
 	}

@@ -89,7 +89,7 @@ func (u *UI) codesGone(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (u *UI) handleCodesPage(w http.ResponseWriter, r *http.Request) {
+func (u *UI) CodesPage(w http.ResponseWriter, r *http.Request) {
 	s, ok := u.signedIn(w, r)
 	if !ok {
 		return
@@ -103,8 +103,8 @@ func (u *UI) handleCodesPage(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "codes", codesPage{page: u.base(r, "codes", u.authRequestOf(r, id)), Codes: codes, AuthRequestID: id})
 }
 
-// handleCodesText serves the codes as a text file to download.
-func (u *UI) handleCodesText(w http.ResponseWriter, r *http.Request) {
+// CodesText serves the codes as a text file to download.
+func (u *UI) CodesText(w http.ResponseWriter, r *http.Request) {
 	s, ok := u.signedIn(w, r)
 	if !ok {
 		return
@@ -138,9 +138,9 @@ func safeFileName(name string) string {
 	return b.String()
 }
 
-// handleCodesDone clears the codes and goes on: to the app that sent the user, back to the
+// CodesDone clears the codes and goes on: to the app that sent the user, back to the
 // device page when the registration started there, or the account.
-func (u *UI) handleCodesDone(w http.ResponseWriter, r *http.Request) {
+func (u *UI) CodesDone(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "codes") {
 		return
 	}
@@ -160,8 +160,8 @@ func (u *UI) handleCodesDone(w http.ResponseWriter, r *http.Request) {
 	u.finish(w, r, id, authflow.Result{UserID: s.UserID, AuthTime: s.AuthTime, AMR: s.AMR, AuthRequestID: id})
 }
 
-// handleRecoveryPage offers a recovery code instead of the SMS code of a login flow.
-func (u *UI) handleRecoveryPage(w http.ResponseWriter, r *http.Request) {
+// RecoveryPage offers a recovery code instead of the SMS code of a login flow.
+func (u *UI) RecoveryPage(w http.ResponseWriter, r *http.Request) {
 	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), authflow.FlowLogin)
 	if !ok {
 		return
@@ -174,7 +174,7 @@ func (u *UI) handleRecoveryPage(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "recovery", view)
 }
 
-func (u *UI) handleRecovery(w http.ResponseWriter, r *http.Request) {
+func (u *UI) Recovery(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "code") {
 		return
 	}
@@ -195,9 +195,9 @@ func (u *UI) handleRecovery(w http.ResponseWriter, r *http.Request) {
 	u.finish(w, r, res.AuthRequestID, res)
 }
 
-// handleNewCodes issues a new set of recovery codes from the account page; it needs a recent
+// NewCodes issues a new set of recovery codes from the account page; it needs a recent
 // sign-in.
-func (u *UI) handleNewCodes(w http.ResponseWriter, r *http.Request) {
+func (u *UI) NewCodes(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "account") {
 		return
 	}

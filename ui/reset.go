@@ -25,7 +25,7 @@ type newPasswordPage struct {
 	FlowID string
 }
 
-func (u *UI) handleForgotPage(w http.ResponseWriter, r *http.Request) {
+func (u *UI) ForgotPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
 	a, ok := u.authRequest(w, r, id)
 	if !ok {
@@ -39,7 +39,7 @@ func (u *UI) handleForgotPage(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "forgot", view)
 }
 
-func (u *UI) handleForgot(w http.ResponseWriter, r *http.Request) {
+func (u *UI) Forgot(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "reset") {
 		return
 	}
@@ -76,7 +76,7 @@ func (u *UI) handleForgot(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, r, "/forgot/verify?flow="+url.QueryEscape(f.ID))
 }
 
-func (u *UI) handleVerifyPage(w http.ResponseWriter, r *http.Request) {
+func (u *UI) VerifyPage(w http.ResponseWriter, r *http.Request) {
 	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), authflow.FlowReset)
 	if !ok {
 		return
@@ -88,7 +88,7 @@ func (u *UI) handleVerifyPage(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "verify", view)
 }
 
-func (u *UI) handleVerify(w http.ResponseWriter, r *http.Request) {
+func (u *UI) Verify(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "reset") {
 		return
 	}
@@ -121,7 +121,7 @@ func (u *UI) resetReady(w http.ResponseWriter, r *http.Request, id string) (auth
 	return f, false
 }
 
-func (u *UI) handleNewPasswordPage(w http.ResponseWriter, r *http.Request) {
+func (u *UI) NewPasswordPage(w http.ResponseWriter, r *http.Request) {
 	f, ok := u.resetReady(w, r, r.URL.Query().Get("flow"))
 	if !ok {
 		return
@@ -131,7 +131,7 @@ func (u *UI) handleNewPasswordPage(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "newpw", view)
 }
 
-func (u *UI) handleNewPassword(w http.ResponseWriter, r *http.Request) {
+func (u *UI) NewPassword(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "reset") {
 		return
 	}

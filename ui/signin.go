@@ -68,7 +68,7 @@ func withAuthRequest(path, id string) string {
 	return path + "?authRequestID=" + url.QueryEscape(id)
 }
 
-func (u *UI) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+func (u *UI) LoginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id := q.Get("authRequestID")
 	reauth := q.Get("reauth") == "1"
@@ -108,7 +108,7 @@ func (u *UI) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "login", view)
 }
 
-func (u *UI) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (u *UI) Login(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "login") {
 		return
 	}
@@ -168,7 +168,7 @@ func (u *UI) endBrowserSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, u.cookie(u.session, "", -time.Second))
 }
 
-func (u *UI) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
+func (u *UI) RegisterPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
 	a, ok := u.authRequest(w, r, id)
 	if !ok {
@@ -210,7 +210,7 @@ func fieldMessage(p page, fe *authflow.FieldError) string {
 	return p.T(key, args...)
 }
 
-func (u *UI) handleRegister(w http.ResponseWriter, r *http.Request) {
+func (u *UI) Register(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "register") {
 		return
 	}
@@ -297,7 +297,7 @@ func (u *UI) flowPage(w http.ResponseWriter, r *http.Request, id string, kinds .
 	return f, false
 }
 
-func (u *UI) handleCodePage(w http.ResponseWriter, r *http.Request) {
+func (u *UI) CodePage(w http.ResponseWriter, r *http.Request) {
 	f, ok := u.flowPage(w, r, r.URL.Query().Get("flow"), authflow.FlowLogin, authflow.FlowRegister)
 	if !ok {
 		return
@@ -341,7 +341,7 @@ func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f authflow.FlowVi
 	u.render(w, r, status, name, view)
 }
 
-func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
+func (u *UI) Code(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "code") {
 		return
 	}
@@ -376,7 +376,7 @@ func (u *UI) handleCode(w http.ResponseWriter, r *http.Request) {
 	u.finish(w, r, res.AuthRequestID, res)
 }
 
-func (u *UI) handleResend(w http.ResponseWriter, r *http.Request) {
+func (u *UI) Resend(w http.ResponseWriter, r *http.Request) {
 	if !u.parseForm(w, r) {
 		return
 	}
@@ -434,7 +434,7 @@ func (u *UI) handleResend(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, status, name, view)
 }
 
-func (u *UI) handleLogout(w http.ResponseWriter, r *http.Request) {
+func (u *UI) Logout(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "logout") {
 		return
 	}
@@ -448,7 +448,7 @@ func (u *UI) handleLogout(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, r, "/logged-out")
 }
 
-func (u *UI) handleLoggedOut(w http.ResponseWriter, r *http.Request) {
+func (u *UI) LoggedOut(w http.ResponseWriter, r *http.Request) {
 	p := u.base(r, "", nil)
 	u.render(w, r, http.StatusOK, "message", messagePage{
 		page: p, Title: p.T("signed_out.title"), Message: p.T("signed_out.text", u.cfg.ProductName),

@@ -26,8 +26,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/otpidp/otpidp/provider/authflow"
 	"github.com/otpidp/otpidp/provider/reqinfo"
 )
@@ -109,39 +107,11 @@ func New(ctx context.Context, cfg Config, core Core, callback func(context.Conte
 	return u, nil
 }
 
-// Routes mounts the pages on r. Wrap r in Browser, SecurityHeaders and, for the sign-in pages,
-// the provider's issuer interceptor.
-func (u *UI) Routes(r chi.Router) {
+// Static serves the embedded stylesheets, scripts and images under /static/ (routes.go mounts
+// it), cached for an hour.
+func (u *UI) Static() http.Handler {
 	static, _ := fs.Sub(staticFiles, "static")
-	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
-	r.Get("/brand.css", u.handleBrandCSS)
-	r.Get("/login", u.handleLoginPage)
-	r.Post("/login", u.handleLogin)
-	r.Get("/register", u.handleRegisterPage)
-	r.Post("/register", u.handleRegister)
-	r.Get("/code", u.handleCodePage)
-	r.Post("/code", u.handleCode)
-	r.Post("/code/resend", u.handleResend)
-	r.Get("/code/recovery", u.handleRecoveryPage)
-	r.Post("/code/recovery", u.handleRecovery)
-	r.Get("/recovery-codes", u.handleCodesPage)
-	r.Get("/recovery-codes.txt", u.handleCodesText)
-	r.Post("/recovery-codes", u.handleCodesDone)
-	r.Get("/forgot", u.handleForgotPage)
-	r.Post("/forgot", u.handleForgot)
-	r.Get("/forgot/verify", u.handleVerifyPage)
-	r.Post("/forgot/verify", u.handleVerify)
-	r.Post("/forgot/resend", u.handleResend)
-	r.Get("/forgot/password", u.handleNewPasswordPage)
-	r.Post("/forgot/password", u.handleNewPassword)
-	r.Get("/account", u.handleAccount)
-	r.Post("/account/password", u.handleChangePassword)
-	r.Post("/account/name", u.handleChangeName)
-	r.Post("/account/recovery-codes", u.handleNewCodes)
-	r.Post("/account/sessions/end", u.handleEndDevice)
-	r.Post("/account/apps/remove", u.handleRemoveApp)
-	r.Post("/logout", u.handleLogout)
-	r.Get("/logged-out", u.handleLoggedOut)
+	return http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static)))
 }
 
 func cacheStatic(next http.Handler) http.Handler {
@@ -384,7 +354,7 @@ func (u *UI) forbidden(w http.ResponseWriter, r *http.Request) {
 	u.renderError(w, r, http.StatusForbidden, "err.forbidden", nil)
 }
 
-func (u *UI) handleNotFound(w http.ResponseWriter, r *http.Request) {
+func (u *UI) NotFoundPage(w http.ResponseWriter, r *http.Request) {
 	u.renderError(w, r, http.StatusNotFound, "err.not_found", nil)
 }
 
@@ -395,7 +365,7 @@ func (u *UI) NotFound(next http.Handler) http.Handler {
 		nw := &notFoundWriter{w: w}
 		next.ServeHTTP(nw, r)
 		if nw.notFound {
-			u.Browser(u.SecurityHeaders(http.HandlerFunc(u.handleNotFound))).ServeHTTP(w, r)
+			u.Browser(u.SecurityHeaders(http.HandlerFunc(u.NotFoundPage))).ServeHTTP(w, r)
 		}
 	})
 }

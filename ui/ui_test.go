@@ -94,8 +94,8 @@ func tlsPages(t *testing.T) (*httptest.Server, *http.Client, *cookieLog, *outbox
 	}
 	r := chi.NewRouter()
 	r.Use(u.Browser, u.SecurityHeaders, http.NewCrossOriginProtection().Handler)
-	u.Routes(r)
-	r.NotFound(u.handleNotFound)
+	mountPages(r, u)
+	r.NotFound(u.NotFoundPage)
 	srv := httptest.NewTLSServer(r)
 	t.Cleanup(srv.Close)
 	c := srv.Client()
@@ -357,4 +357,37 @@ func TestDeviceLabel(t *testing.T) {
 			t.Errorf("deviceLabel(%q) = %q, want %q", ua, got, want)
 		}
 	}
+}
+
+// mountPages mounts the pages these tests visit, as cmd/otpidp/routes.go does.
+func mountPages(r chi.Router, u *UI) {
+	r.Handle("/static/*", u.Static())
+	r.Get("/brand.css", u.BrandCSS)
+	r.Get("/login", u.LoginPage)
+	r.Post("/login", u.Login)
+	r.Get("/register", u.RegisterPage)
+	r.Post("/register", u.Register)
+	r.Get("/code", u.CodePage)
+	r.Post("/code", u.Code)
+	r.Post("/code/resend", u.Resend)
+	r.Get("/code/recovery", u.RecoveryPage)
+	r.Post("/code/recovery", u.Recovery)
+	r.Get("/recovery-codes", u.CodesPage)
+	r.Get("/recovery-codes.txt", u.CodesText)
+	r.Post("/recovery-codes", u.CodesDone)
+	r.Get("/forgot", u.ForgotPage)
+	r.Post("/forgot", u.Forgot)
+	r.Get("/forgot/verify", u.VerifyPage)
+	r.Post("/forgot/verify", u.Verify)
+	r.Post("/forgot/resend", u.Resend)
+	r.Get("/forgot/password", u.NewPasswordPage)
+	r.Post("/forgot/password", u.NewPassword)
+	r.Get("/account", u.Account)
+	r.Post("/account/password", u.ChangePassword)
+	r.Post("/account/name", u.ChangeName)
+	r.Post("/account/recovery-codes", u.NewCodes)
+	r.Post("/account/sessions/end", u.EndDevice)
+	r.Post("/account/apps/remove", u.RemoveApp)
+	r.Post("/logout", u.Logout)
+	r.Get("/logged-out", u.LoggedOut)
 }

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -85,14 +84,18 @@ func (a *demoApp) relyingParty(ctx context.Context) (rp.RelyingParty, error) {
 	return p, nil
 }
 
-func (a *demoApp) routes(r chi.Router) {
-	r.Get("/", a.handleHome)
-	r.Get("/login", a.withParty(func(p rp.RelyingParty) http.HandlerFunc {
+// login starts the demo's sign-in: the authorization code flow with PKCE.
+func (a *demoApp) login() http.HandlerFunc {
+	return a.withParty(func(p rp.RelyingParty) http.HandlerFunc {
 		return rp.AuthURLHandler(func() string { return rand.Text() }, p)
-	}))
-	r.Get("/callback", a.withParty(func(p rp.RelyingParty) http.HandlerFunc {
+	})
+}
+
+// callback exchanges the code and shows what the provider said about the user.
+func (a *demoApp) callback() http.HandlerFunc {
+	return a.withParty(func(p rp.RelyingParty) http.HandlerFunc {
 		return rp.CodeExchangeHandler(rp.UserinfoCallback(a.showResult), p)
-	}))
+	})
 }
 
 func (a *demoApp) withParty(h func(rp.RelyingParty) http.HandlerFunc) http.HandlerFunc {

@@ -18,26 +18,18 @@ const maxProtocolFormBytes = 64 << 10
 // maxLimitedClientID bounds the client_id a per-client counter is kept for.
 const maxLimitedClientID = 128
 
-// limitedProtocolPaths are the protocol endpoints that take credentials and so are rate
-// limited per client IP and per client_id.
-var limitedProtocolPaths = map[string]string{
-	"/oauth/token":          "token",
-	"/oauth/introspect":     "introspect",
-	"/revoke":               "revoke",
-	"/device_authorization": "device",
-}
-
-// protocolLimits rate-limits the token, introspection, revocation and device endpoints with
-// the limits.ProtocolPerIP and limits.ProtocolPerClient limits: over one, a 429 with
-// Retry-After and an OAuth error body, and a protocol.rate_limited audit event.
-func protocolLimits(d deps) func(http.Handler) http.Handler {
+// protocolLimits returns the middleware that rate-limits a protocol endpoint that takes client
+// credentials (routes.go wraps token, introspection, revocation and device authorization in
+// it, naming each): its POSTs count against the limits.ProtocolPerIP and
+// limits.ProtocolPerClient limits, and over one the answer is a 429 with Retry-After and an
+// OAuth error body, with a protocol.rate_limited audit event naming the endpoint.
+func protocolLimits(d deps) func(endpoint string, next http.Handler) http.Handler {
 	perIP, perClient := d.cfg.tokenLimits()
 	lim := limits.New(d.store, map[limits.Name]limits.Rate{limits.ProtocolPerIP: perIP, limits.ProtocolPerClient: perClient})
 	log := audit.New(d.store, d.now, d.logger)
-	return func(next http.Handler) http.Handler {
+	return func(endpoint string, next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			endpoint, ok := limitedProtocolPaths[r.URL.Path]
-			if !ok || r.Method != http.MethodPost {
+			if r.Method != http.MethodPost {
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -42,7 +42,9 @@ func TestProtocolLimits(t *testing.T) {
 	d := deps{store: store, logger: slog.New(slog.DiscardHandler), now: func() time.Time { return now }}
 	d.cfg.Abuse.TokenPerClient = limits.Rate{Max: 2, Per: time.Minute}
 	reached := 0
-	h := protocolLimits(d)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached++ }))
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached++ })
+	limited := protocolLimits(d)
+	token, revoke := limited("token", next), limited("revoke", next)
 	post := func(h http.Handler, path, clientID string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(url.Values{"client_id": {clientID}}.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -50,23 +52,28 @@ func TestProtocolLimits(t *testing.T) {
 		h.ServeHTTP(w, r)
 		return w
 	}
+	get := func(h http.Handler, path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w
+	}
 	for range 2 {
-		if w := post(h, "/oauth/token", "app"); w.Code != http.StatusOK {
+		if w := post(token, "/oauth/token", "app"); w.Code != http.StatusOK {
 			t.Fatalf("under the limit: %d", w.Code)
 		}
 	}
-	w := post(h, "/revoke", "app")
+	w := post(revoke, "/revoke", "app")
 	var body struct{ Error, ErrorDescription string }
 	_ = json.Unmarshal(w.Body.Bytes(), &body)
 	if w.Code != http.StatusTooManyRequests || body.Error != "slow_down" || w.Header().Get("Retry-After") != "40" ||
 		!isJSON(w.Header().Get("Content-Type")) || w.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("over the per-client limit: %d %v %q", w.Code, w.Header(), w.Body)
 	}
-	if w := post(h, "/oauth/token", "other"); w.Code != http.StatusOK || reached != 3 {
+	if w := post(token, "/oauth/token", "other"); w.Code != http.StatusOK || reached != 3 {
 		t.Fatalf("another client: %d, reached %d", w.Code, reached)
 	}
-	if w := post(h, "/oauth/authorize", "app"); w.Code != http.StatusOK || reached != 4 {
-		t.Fatalf("an unlimited path: %d", w.Code)
+	if w := get(token, "/oauth/token"); w.Code != http.StatusOK || reached != 4 {
+		t.Fatalf("a GET is not counted: %d", w.Code)
 	}
 	events, err := store.ListAudit(t.Context(), storage.AuditQuery{})
 	if err != nil || len(events) != 1 || events[0].Event != "protocol.rate_limited" || events[0].ClientID != "app" || events[0].Detail != "revoke" {
@@ -74,7 +81,7 @@ func TestProtocolLimits(t *testing.T) {
 	}
 
 	d.store = failingTake{store}
-	w = post(protocolLimits(d)(h), "/oauth/introspect", "app")
+	w = post(protocolLimits(d)("introspect", next), "/oauth/introspect", "app")
 	body.Error = ""
 	_ = json.Unmarshal(w.Body.Bytes(), &body)
 	if w.Code != http.StatusServiceUnavailable || body.Error != "temporarily_unavailable" || w.Header().Get("Retry-After") != "5" || !isJSON(w.Header().Get("Content-Type")) {

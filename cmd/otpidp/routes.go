@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -12,82 +13,118 @@ import (
 	"github.com/otpidp/otpidp/provider"
 	"github.com/otpidp/otpidp/provider/reqinfo"
 	"github.com/otpidp/otpidp/provider/sms"
+	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/ui"
 )
 
-// routes is the whole URL surface of otpidp, in one place.
+// routes is the whole URL surface of otpidp: every route and its middleware stack, here and
+// nowhere else. Every request first gets recoverer (a panic is a 500 page, not a dead process)
+// and reqinfo (client IP through trusted proxies, request ID). The stacks:
 //
-//	/healthz                                liveness (no database)
-//	/readyz                                 readiness (database answers)
-//	/.well-known/openid-configuration, /keys, /oauth/token, /oauth/introspect,
-//	/userinfo, /revoke, /device_authorization
-//	                                        protocol endpoints (zitadel/oidc and provider)
-//	/authorize, /authorize/callback, /end_session
-//	                                        browser-facing protocol endpoints
-//	/login, /register, /code, /code/resend, /code/recovery, /recovery-codes(.txt), /forgot,
-//	/forgot/verify, /forgot/resend, /forgot/password, /account, /account/password, /account/name,
-//	/account/recovery-codes, /account/sessions/end, /account/apps/remove, /consent, /device, /logout, /logged-out,
-//	/static/*, /brand.css
-//	                                        pages (ui)
-//	/demo, /demo/login, /demo/callback      demo relying party (development only)
-//	/twilio/status                          Twilio delivery reports (OTPIDP_TWILIO_STATUS_CALLBACK=true)
+//	page      ui.Browser → ui.SecurityHeaders → CrossOriginProtection → issuer interceptor
+//	browser   ui.Browser → ui.SecurityHeaders → ui.FriendlyErrors (the provider's own handlers)
+//	limited   protocolLimits per IP and client (credential-taking protocol endpoints)
+//	protocol  the provider as it is (CORS, no-store and POST-only are the provider's own, wrap)
+//
+// Paths nobody serves fall through to the provider's router and then to the not-found page.
 func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.Handler {
 	r := chi.NewRouter()
 	r.Use(recoverer(d))
-	r.Use(reqinfo.Middleware(d.cfg.Abuse.TrustedProxies)) // client IP and request ID
+	r.Use(reqinfo.Middleware(d.cfg.Abuse.TrustedProxies))
 
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		fmt.Fprintln(w, "ok")
-	})
-	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		if err := d.store.Ping(r.Context()); err != nil {
-			d.logger.WarnContext(r.Context(), "not ready", "error", err)
-			w.Header().Set("Retry-After", "5")
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
+	r.Get("/healthz", handleHealthz)                  // liveness: no database
+	r.Get("/readyz", handleReadyz(d.store, d.logger)) // readiness: the database answers
 
-	protocol := prov.Handler()
-	// Pages: a browser-binding cookie, strict security headers, cross-origin POSTs refused (the
-	// per-form CSRF tokens are checked by the handlers too), and the issuer in the context.
-	pagesStack := func(h http.Handler) http.Handler {
-		return pages.Browser(pages.SecurityHeaders(http.NewCrossOriginProtection().Handler(prov.IssuerInterceptor(h))))
-	}
-	r.Group(func(r chi.Router) {
-		r.Use(pagesStack)
-		pages.Routes(r)
-		pages.ProtocolRoutes(r)
-		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, "/account", http.StatusFound)
-		})
-	})
-	// Browser-facing protocol endpoints are bound to the browser too, and their unredirectable
-	// errors become the error page rather than plain text.
-	browserProtocol := pages.Browser(pages.SecurityHeaders(pages.FriendlyErrors(protocol)))
-	r.Handle("/authorize", browserProtocol)
-	r.Handle(prov.CallbackPath(), pages.Browser(pages.SecurityHeaders(pages.BoundCallback(pages.FriendlyErrors(protocol)))))
-	r.Handle("/end_session", pages.Browser(pages.SecurityHeaders(prov.IssuerInterceptor(pages.EndSessionHandler(func(r *http.Request) (ui.LogoutRequest, error) {
+	protocol, ep, limited := prov.Handler(), prov.Endpoints(), protocolLimits(d)
+	r.Handle(ep.Discovery, protocol)
+	r.Handle(ep.Keys, protocol)
+	r.Handle(ep.Userinfo, protocol)
+	r.Handle(ep.Token, limited("token", protocol))
+	r.Handle(ep.Introspect, limited("introspect", protocol))
+	r.Handle(ep.Revoke, limited("revoke", protocol))
+	r.Handle(ep.DeviceAuthorization, limited("device", protocol))
+
+	browser := func(h http.Handler) http.Handler { return pages.Browser(pages.SecurityHeaders(h)) }
+	r.Handle(ep.Authorize, browser(pages.FriendlyErrors(protocol)))
+	r.Handle(ep.Callback, browser(pages.BoundCallback(pages.FriendlyErrors(protocol))))
+	r.Handle(ep.EndSession, browser(prov.IssuerInterceptor(pages.EndSessionHandler(func(r *http.Request) (ui.LogoutRequest, error) {
 		l, err := prov.ValidateLogout(r)
 		return ui.LogoutRequest{Subject: l.Subject, ClientName: l.ClientName, RedirectURI: l.RedirectURI}, err
-	})))))
-	// Everything else the provider serves (discovery, keys, token, introspection, userinfo,
-	// revocation).
-	r.Handle("/*", protocolLimits(d)(pages.NotFound(protocol)))
+	}))))
 
-	if demo != nil {
-		r.Route("/demo", demo.routes)
+	r.Group(func(r chi.Router) {
+		r.Use(pages.Browser, pages.SecurityHeaders, http.NewCrossOriginProtection().Handler, prov.IssuerInterceptor)
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/account", http.StatusFound) })
+		r.Handle("/static/*", pages.Static())
+		r.Get("/brand.css", pages.BrandCSS)
+		r.Get("/login", pages.LoginPage)
+		r.Post("/login", pages.Login)
+		r.Get("/register", pages.RegisterPage)
+		r.Post("/register", pages.Register)
+		r.Get("/code", pages.CodePage)
+		r.Post("/code", pages.Code)
+		r.Post("/code/resend", pages.Resend)
+		r.Get("/code/recovery", pages.RecoveryPage)
+		r.Post("/code/recovery", pages.Recovery)
+		r.Get("/recovery-codes", pages.CodesPage)
+		r.Get("/recovery-codes.txt", pages.CodesText)
+		r.Post("/recovery-codes", pages.CodesDone)
+		r.Get("/forgot", pages.ForgotPage)
+		r.Post("/forgot", pages.Forgot)
+		r.Get("/forgot/verify", pages.VerifyPage)
+		r.Post("/forgot/verify", pages.Verify)
+		r.Post("/forgot/resend", pages.Resend)
+		r.Get("/forgot/password", pages.NewPasswordPage)
+		r.Post("/forgot/password", pages.NewPassword)
+		r.Get("/account", pages.Account)
+		r.Post("/account/password", pages.ChangePassword)
+		r.Post("/account/name", pages.ChangeName)
+		r.Post("/account/recovery-codes", pages.NewCodes)
+		r.Post("/account/sessions/end", pages.EndDevice)
+		r.Post("/account/apps/remove", pages.RemoveApp)
+		r.Get("/consent", pages.ConsentPage)
+		r.Post("/consent", pages.Consent)
+		r.Get("/device", pages.DevicePage)
+		r.Post("/device", pages.Device)
+		r.Post("/device/decision", pages.DeviceDecision)
+		r.Post("/logout", pages.Logout)
+		r.Get("/logged-out", pages.LoggedOut)
+	})
+
+	if demo != nil { // development only: a relying party to try the flow with
+		r.Get("/demo", demo.handleHome)
+		r.Get("/demo/", demo.handleHome)
+		r.Get("/demo/login", demo.login())
+		r.Get("/demo/callback", demo.callback())
 	}
-	if d.cfg.SMS == smsTwilio && d.cfg.TwilioStatusCallback {
+	if d.cfg.SMS == smsTwilio && d.cfg.TwilioStatusCallback { // Twilio delivery reports
 		r.Method(http.MethodPost, sms.StatusCallbackPath, &sms.StatusHandler{
 			Journal: d.store, AuthToken: d.cfg.TwilioAuthToken, Account: d.cfg.TwilioAccountSID,
 			URL: d.cfg.Issuer + sms.StatusCallbackPath, Now: d.now, Logger: d.logger,
 		})
 	}
+	r.NotFound(pages.NotFound(protocol).ServeHTTP)
 	return r
+}
+
+// handleHealthz is liveness: it never touches the database (SECURITY.md REL-17).
+func handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	fmt.Fprintln(w, "ok")
+}
+
+// handleReadyz is readiness: the database answers.
+func handleReadyz(store storage.Storage, logger *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if err := store.Ping(r.Context()); err != nil {
+			logger.WarnContext(r.Context(), "not ready", "error", err)
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	}
 }
 
 // recoverer keeps the process alive after a panic in a handler: a generic 500 with a reference,
