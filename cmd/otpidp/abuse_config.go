@@ -84,6 +84,27 @@ type AbuseConfig struct {
 // with the same month of the year before.
 const defaultAuditRetention = 400 * 24 * time.Hour
 
+// parseCountries parses OTPIDP_SMS_COUNTRIES: two-letter region codes, or * for any; each
+// part that is neither is reported through bad.
+func parseCountries(v string, bad func(why string)) []string {
+	var out []string
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.ToUpper(strings.TrimSpace(part))
+		switch {
+		case part == "":
+		case part == "*":
+			out = []string{"*"}
+		case isRegionCode(part) && phonenumbers.GetCountryCodeForRegion(part) != 0:
+			if !slices.Contains(out, "*") {
+				out = append(out, part)
+			}
+		default:
+			bad(fmt.Sprintf("%q is not a two-letter region code like US or GB (or * for any)", part))
+		}
+	}
+	return out
+}
+
 // resolveAbuse reads the abuse settings through lookup and returns the problems found.
 func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 	var p []string
@@ -96,19 +117,9 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 		c.Abuse.TrustedProxies = pr
 	}
 	if v, ok := lookup(envSMSCountries); ok {
-		for part := range strings.SplitSeq(v, ",") {
-			part = strings.ToUpper(strings.TrimSpace(part))
-			switch {
-			case part == "":
-			case part == "*":
-				c.Abuse.SMSCountries = []string{"*"}
-			case isRegionCode(part) && phonenumbers.GetCountryCodeForRegion(part) != 0:
-				if !slices.Contains(c.Abuse.SMSCountries, "*") {
-					c.Abuse.SMSCountries = append(c.Abuse.SMSCountries, part)
-				}
-			default:
-				bad(envSMSCountries, v, fmt.Sprintf("%q is not a two-letter region code like US or GB (or * for any)", part))
-			}
+		c.Abuse.SMSCountries = append(c.Abuse.SMSCountries, parseCountries(v, func(why string) { bad(envSMSCountries, v, why) })...)
+		if slices.Contains(c.Abuse.SMSCountries, "*") {
+			c.Abuse.SMSCountries = []string{"*"}
 		}
 	}
 	count := func(key string, dst *int, min, max int) {
