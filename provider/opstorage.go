@@ -17,6 +17,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/otpidp/otpidp/provider/audit"
+	"github.com/otpidp/otpidp/provider/limits"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -293,6 +294,7 @@ func (s *opStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret stri
 	if !checkClientSecret(s.secret, c, secret) && !checkAssertionProof(ctx, id, secret) {
 		return oidc.ErrInvalidClient().WithDescription("invalid client credentials")
 	}
+	limits.ClientAuthenticated(ctx, id) // the protocol limits count the client from here on
 	return nil
 }
 

@@ -39,6 +39,7 @@ const (
 	envSMSReserve         = "OTPIDP_SMS_RESERVE_PERCENT"
 	envTokenPerIP         = "OTPIDP_TOKEN_LIMIT_IP"
 	envTokenPerClient     = "OTPIDP_TOKEN_LIMIT_CLIENT"
+	envTokenFailedPerIP   = "OTPIDP_TOKEN_LIMIT_FAILED_IP"
 	envAuditRetention     = "OTPIDP_AUDIT_RETENTION"
 )
 
@@ -49,14 +50,15 @@ func abuseConfigKeys() []string {
 		envLoginFailureReset, envLoginPerIP, envLoginGlobal, envResendMax, envSMSFactorFailures,
 		envRecoveryFailures, envSMSPhoneHourly, envSMSPhoneDaily, envSMSIP, envSMSPrefix, envSMSCountry,
 		envSMSGlobalHourly, envSMSGlobalDaily, envSMSReserve, envTokenPerIP, envTokenPerClient,
-		envAuditRetention,
+		envTokenFailedPerIP, envAuditRetention,
 	}
 }
 
-// Defaults of the token-endpoint limits: the limits table's.
+// Defaults of the protocol limits: the limits table's.
 var (
-	defaultTokenPerIP     = defaultRate(limits.ProtocolPerIP)
-	defaultTokenPerClient = defaultRate(limits.ProtocolPerClient)
+	defaultTokenPerIP       = defaultRate(limits.ProtocolPerIP)
+	defaultTokenPerClient   = defaultRate(limits.ProtocolPerClient)
+	defaultTokenFailedPerIP = defaultRate(limits.ProtocolFailedPerIP)
 )
 
 // defaultRate is the named limit's default rate.
@@ -73,8 +75,13 @@ type AbuseConfig struct {
 	// region only; ["*"]: any.
 	SMSCountries   []string
 	Auth           limits.Config
-	TokenPerIP     limits.Rate // OTPIDP_TOKEN_LIMIT_IP: token, introspection and revocation requests per client IP
-	TokenPerClient limits.Rate // OTPIDP_TOKEN_LIMIT_CLIENT: the same per client_id
+	// The protocol limits (token, introspection, revocation, device authorization), token
+	// buckets per instance: OTPIDP_TOKEN_LIMIT_IP, requests that authenticate no client per
+	// client IP; OTPIDP_TOKEN_LIMIT_CLIENT, requests of one authenticated client;
+	// OTPIDP_TOKEN_LIMIT_FAILED_IP, failed client authentications per client IP.
+	TokenPerIP       limits.Rate
+	TokenPerClient   limits.Rate
+	TokenFailedPerIP limits.Rate
 	// AuditRetention: OTPIDP_AUDIT_RETENTION, how long audit events are kept; 0: the default
 	// (defaultAuditRetention), negative: forever ("off").
 	AuditRetention time.Duration
@@ -172,6 +179,7 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 	count(envSMSReserve, &a.SMSReservePercent, 1, 99)
 	rate(envTokenPerIP, &c.Abuse.TokenPerIP)
 	rate(envTokenPerClient, &c.Abuse.TokenPerClient)
+	rate(envTokenFailedPerIP, &c.Abuse.TokenFailedPerIP)
 	if v, ok := lookup(envAuditRetention); ok {
 		d, err := parseRetention(v)
 		if err != nil {
@@ -239,14 +247,14 @@ func (c Config) auditRetention() time.Duration {
 	}
 }
 
-// tokenLimits are the token-endpoint limits with their defaults.
-func (c Config) tokenLimits() (perIP, perClient limits.Rate) {
-	perIP, perClient = c.Abuse.TokenPerIP, c.Abuse.TokenPerClient
-	if perIP.Max == 0 {
-		perIP = defaultTokenPerIP
+// tokenLimits are the protocol limits with their defaults.
+func (c Config) tokenLimits() (perIP, failedPerIP, perClient limits.Rate) {
+	or := func(r, d limits.Rate) limits.Rate {
+		if r.Max == 0 {
+			return d
+		}
+		return r
 	}
-	if perClient.Max == 0 {
-		perClient = defaultTokenPerClient
-	}
-	return perIP, perClient
+	return or(c.Abuse.TokenPerIP, defaultTokenPerIP), or(c.Abuse.TokenFailedPerIP, defaultTokenFailedPerIP),
+		or(c.Abuse.TokenPerClient, defaultTokenPerClient)
 }

@@ -27,6 +27,7 @@ func TestAbuseConfigValues(t *testing.T) {
 		"OTPIDP_SMS_FACTOR_MAX_FAILURES": "50",
 		"OTPIDP_RECOVERY_MAX_FAILURES":   "3",
 		"OTPIDP_TOKEN_LIMIT_CLIENT":      "100/1m",
+		"OTPIDP_TOKEN_LIMIT_FAILED_IP":   "5/1m",
 	}), &stderr)
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
@@ -42,9 +43,9 @@ func TestAbuseConfigValues(t *testing.T) {
 		l.RecoveryMaxFailures != 3 {
 		t.Fatalf("abuse settings not read: %+v", cfg.Abuse)
 	}
-	ip, client := cfg.tokenLimits()
-	if ip != defaultTokenPerIP || client != (auth.Rate{Max: 100, Per: time.Minute}) {
-		t.Fatalf("token limits: %v %v", ip, client)
+	ip, failed, client := cfg.tokenLimits()
+	if ip != defaultTokenPerIP || failed != (auth.Rate{Max: 5, Per: time.Minute}) || client != (auth.Rate{Max: 100, Per: time.Minute}) {
+		t.Fatalf("token limits: %v %v %v", ip, failed, client)
 	}
 }
 

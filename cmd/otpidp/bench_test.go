@@ -22,7 +22,7 @@ import (
 func BenchmarkHotPaths(b *testing.B) {
 	for name, open := range stores(b) {
 		b.Run(name, func(b *testing.B) {
-			// The protocol endpoints' rate limits stay on (their counter update is part of
+			// The protocol endpoints' rate limits stay on (their in-memory buckets are part of
 			// every request's cost) but far above what a benchmark sends.
 			ts := startServer(b, open(b), func(c *Config) {
 				c.Abuse.TokenPerIP = auth.Rate{Max: 1 << 30, Per: time.Minute}

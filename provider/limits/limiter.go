@@ -56,7 +56,7 @@ type Limiter struct {
 func New(store Counter, rates map[Name]Rate) *Limiter {
 	l := &Limiter{store: store, rates: map[Name]Rate{}}
 	for n, s := range table {
-		if s.Factor == "" {
+		if s.Factor == "" && !s.Memory {
 			l.rates[n] = rates[n].orDefault(s.Default)
 		}
 	}
@@ -69,8 +69,8 @@ func (l *Limiter) Rate(n Name) Rate { return l.rates[n] }
 // limit is the store's limit of h: the key, window and max it is counted under.
 func (l *Limiter) limit(h Hit) (storage.Limit, error) {
 	s, ok := table[h.Name]
-	if !ok || s.Factor != "" {
-		return storage.Limit{}, fmt.Errorf("limits: %q is not a window limit", h.Name)
+	if !ok || s.Factor != "" || s.Memory {
+		return storage.Limit{}, fmt.Errorf("limits: %q is not a window limit of the store", h.Name)
 	}
 	r := l.rates[h.Name]
 	n := r.Max

@@ -8,6 +8,10 @@
 // one account or phone number (storage.LimitStore's GetFailures/RecordFailure under a factor);
 // their rules (delays, lockouts, restoring a factor) are applied by the authentication core,
 // provider/auth, with the settings of Config.
+//
+// The protocol limits (Spec.Memory) are the exception: token buckets kept per instance in
+// memory (Buckets), so that a protocol request costs no database write; the limits that
+// protect accounts (passwords, codes, SMS) stay shared in the store.
 package limits
 
 import (
@@ -33,8 +37,13 @@ const (
 	SMSGlobalHourly   Name = "sms_global_1h"   // the hourly SMS budget
 	SMSGlobalDaily    Name = "sms_global_24h"  // the daily SMS budget
 	DeviceCodePerIP   Name = "device_code_ip"  // wrong device user codes typed from one client IP
-	ProtocolPerIP     Name = "protocol_ip"     // token, introspection, revocation, device requests per client IP
-	ProtocolPerClient Name = "protocol_client" // the same per client_id
+)
+
+// Protocol limits: token buckets kept per instance in memory (Buckets), never in the store.
+const (
+	ProtocolPerIP       Name = "protocol_ip"        // protocol requests that authenticate no client, per client IP
+	ProtocolFailedPerIP Name = "protocol_failed_ip" // failed client authentications per client IP
+	ProtocolPerClient   Name = "protocol_client"    // requests of one authenticated client
 )
 
 // Failure runs: consecutive failures kept per subject and factor (Spec.Factor).
@@ -62,6 +71,9 @@ type Spec struct {
 	Prefix string
 	// Factor is the failure-run factor of a run; empty for a window limit.
 	Factor string
+	// Memory is true for a limit counted per instance in memory (Buckets: a token bucket of
+	// Default.Max tokens refilled at Default.Max per Default.Per), never in the store.
+	Memory bool
 	// Subject says what one counter is kept for.
 	Subject string
 	// Default is the rate when none is configured. For a run, Max is the number of failures
@@ -84,8 +96,10 @@ var table = map[Name]Spec{
 	SMSGlobalHourly:   {Prefix: "sms:global", Subject: "", Default: Rate{300, time.Hour}, Protects: "the SMS bill (part kept for sign-ins: Hit.Reserve)"},
 	SMSGlobalDaily:    {Prefix: "sms:global", Subject: "", Default: Rate{3000, 24 * time.Hour}, Protects: "the SMS bill (part kept for sign-ins: Hit.Reserve)"},
 	DeviceCodePerIP:   {Prefix: "device:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{10, 15 * time.Minute}, Protects: "live device user codes (20^8) against being searched"},
-	ProtocolPerIP:     {Prefix: "proto:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{300, time.Minute}, Protects: "the token, introspection, revocation and device endpoints against load"},
-	ProtocolPerClient: {Prefix: "proto:client:", Subject: "client_id (at most 128 bytes)", Default: Rate{1200, time.Minute}, Protects: "the same endpoints against one client's load"},
+
+	ProtocolPerIP:       {Prefix: "proto:ip:", Memory: true, Subject: "client IP (IPv6: its /64)", Default: Rate{300, time.Minute}, Protects: "the token, introspection, revocation and device endpoints against load from requests that authenticate no client (public clients, failures)"},
+	ProtocolFailedPerIP: {Prefix: "proto:failed:", Memory: true, Subject: "client IP (IPv6: its /64)", Default: Rate{30, time.Minute}, Protects: "client secrets and keys against guessing: failed client authentications"},
+	ProtocolPerClient:   {Prefix: "proto:client:", Memory: true, Subject: "client_id of an authenticated confidential client", Default: Rate{5000, time.Second}, Protects: "the same endpoints against one client's load, counted only once it has authenticated"},
 
 	LoginPerPhone: {Factor: FactorPassword, Subject: "\"phone:\" + E.164 number, known or not", Default: Rate{5, DefaultFailureReset}, Protects: "one account's password: delays doubling from Config.LoginDelay"},
 	SMSFactor:     {Factor: FactorSMS, Subject: "user ID", Default: Rate{100, 0}, Protects: "one account's SMS codes: the factor is disabled until restored (OTP-06)"},

@@ -66,7 +66,7 @@ func TestTable(t *testing.T) {
 // their meaning.
 func TestKeys(t *testing.T) {
 	s := &recorder{}
-	l := limits.New(s, map[limits.Name]limits.Rate{limits.ProtocolPerClient: {Max: 7}})
+	l := limits.New(s, map[limits.Name]limits.Rate{limits.DeviceCodePerIP: {Max: 7}})
 	now := newClock().Now()
 	hits := []limits.Hit{
 		{Name: limits.LoginPerIP, Subject: "192.0.2.1"},
@@ -79,8 +79,6 @@ func TestKeys(t *testing.T) {
 		{Name: limits.SMSGlobalHourly, Reserve: 20},
 		{Name: limits.SMSGlobalDaily},
 		{Name: limits.DeviceCodePerIP, Subject: "2001:db8::/64"},
-		{Name: limits.ProtocolPerIP, Subject: "192.0.2.1"},
-		{Name: limits.ProtocolPerClient, Subject: "app"},
 	}
 	if _, err := l.Take(t.Context(), now, hits...); err != nil {
 		t.Fatal(err)
@@ -95,9 +93,7 @@ func TestKeys(t *testing.T) {
 		{Key: "sms:country:US/24h0m0s", Window: 24 * time.Hour, Max: 1000},
 		{Key: "sms:global/1h0m0s", Window: time.Hour, Max: 240},
 		{Key: "sms:global/24h0m0s", Window: 24 * time.Hour, Max: 3000},
-		{Key: "device:ip:2001:db8::/64/15m0s", Window: 15 * time.Minute, Max: 10},
-		{Key: "proto:ip:192.0.2.1/1m0s", Window: time.Minute, Max: 300},
-		{Key: "proto:client:app/1m0s", Window: time.Minute, Max: 7},
+		{Key: "device:ip:2001:db8::/64/15m0s", Window: 15 * time.Minute, Max: 7},
 	}
 	if len(s.took) != len(want) {
 		t.Fatalf("took %v", s.took)
