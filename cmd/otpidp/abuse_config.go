@@ -73,8 +73,8 @@ type AbuseConfig struct {
 	TrustedProxies []netip.Prefix // OTPIDP_TRUSTED_PROXIES: believe X-Forwarded-For only from these
 	// SMSCountries: OTPIDP_SMS_COUNTRIES, regions codes may be sent to; empty: the default
 	// region only; ["*"]: any.
-	SMSCountries   []string
-	Auth           limits.Config
+	SMSCountries []string
+	Auth         limits.Config
 	// The protocol limits (token, introspection, revocation, device authorization), token
 	// buckets per instance: OTPIDP_TOKEN_LIMIT_IP, requests that authenticate no client per
 	// client IP; OTPIDP_TOKEN_LIMIT_CLIENT, requests of one authenticated client;

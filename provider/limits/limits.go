@@ -27,16 +27,16 @@ type Name string
 
 // Window limits: counted per fixed window in the store.
 const (
-	LoginPerIP        Name = "login_ip"        // failed sign-ins per client IP
-	LoginGlobal       Name = "login_global"    // failed sign-ins overall
-	SMSPhoneHourly    Name = "sms_phone_1h"    // codes texted to one number, per hour
-	SMSPhoneDaily     Name = "sms_phone_24h"   // codes texted to one number, per day
-	SMSPrefixHourly   Name = "sms_prefix_1h"   // codes texted to numbers sharing all but the last 4 digits
-	SMSIPHourly       Name = "sms_ip_1h"       // codes asked for from one client IP
-	SMSCountryDaily   Name = "sms_country_24h" // codes texted to one region, per day
-	SMSGlobalHourly   Name = "sms_global_1h"   // the hourly SMS budget
-	SMSGlobalDaily    Name = "sms_global_24h"  // the daily SMS budget
-	DeviceCodePerIP   Name = "device_code_ip"  // wrong device user codes typed from one client IP
+	LoginPerIP      Name = "login_ip"        // failed sign-ins per client IP
+	LoginGlobal     Name = "login_global"    // failed sign-ins overall
+	SMSPhoneHourly  Name = "sms_phone_1h"    // codes texted to one number, per hour
+	SMSPhoneDaily   Name = "sms_phone_24h"   // codes texted to one number, per day
+	SMSPrefixHourly Name = "sms_prefix_1h"   // codes texted to numbers sharing all but the last 4 digits
+	SMSIPHourly     Name = "sms_ip_1h"       // codes asked for from one client IP
+	SMSCountryDaily Name = "sms_country_24h" // codes texted to one region, per day
+	SMSGlobalHourly Name = "sms_global_1h"   // the hourly SMS budget
+	SMSGlobalDaily  Name = "sms_global_24h"  // the daily SMS budget
+	DeviceCodePerIP Name = "device_code_ip"  // wrong device user codes typed from one client IP
 )
 
 // Protocol limits: token buckets kept per instance in memory (Buckets), never in the store.
@@ -86,16 +86,16 @@ type Spec struct {
 // table is every limit otpidp enforces. Store keys and defaults never change silently: rows
 // already in a store must keep their meaning.
 var table = map[Name]Spec{
-	LoginPerIP:        {Prefix: "login:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{30, 15 * time.Minute}, Protects: "passwords against guessing from one network (PH-06)"},
-	LoginGlobal:       {Prefix: "login:all", Subject: "", Default: Rate{600, time.Minute}, Protects: "passwords against distributed guessing, and the hashing CPU"},
-	SMSPhoneHourly:    {Prefix: "sms:phone:", Subject: "E.164 number", Default: Rate{5, time.Hour}, Protects: "one number against being flooded with texts"},
-	SMSPhoneDaily:     {Prefix: "sms:phone:", Subject: "E.164 number", Default: Rate{10, 24 * time.Hour}, Protects: "one number against being flooded with texts"},
-	SMSPrefixHourly:   {Prefix: "sms:prefix:", Subject: "number without + and its last 4 digits", Default: Rate{10, time.Hour}, Protects: "the SMS budget against pumping through number ranges"},
-	SMSIPHourly:       {Prefix: "sms:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{10, time.Hour}, Protects: "the SMS budget against one network"},
-	SMSCountryDaily:   {Prefix: "sms:country:", Subject: "ISO 3166 region of the number", Default: Rate{1000, 24 * time.Hour}, Protects: "the SMS budget against pumping to expensive destinations"},
-	SMSGlobalHourly:   {Prefix: "sms:global", Subject: "", Default: Rate{300, time.Hour}, Protects: "the SMS bill (part kept for sign-ins: Hit.Reserve)"},
-	SMSGlobalDaily:    {Prefix: "sms:global", Subject: "", Default: Rate{3000, 24 * time.Hour}, Protects: "the SMS bill (part kept for sign-ins: Hit.Reserve)"},
-	DeviceCodePerIP:   {Prefix: "device:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{10, 15 * time.Minute}, Protects: "live device user codes (20^8) against being searched"},
+	LoginPerIP:      {Prefix: "login:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{30, 15 * time.Minute}, Protects: "passwords against guessing from one network (PH-06)"},
+	LoginGlobal:     {Prefix: "login:all", Subject: "", Default: Rate{600, time.Minute}, Protects: "passwords against distributed guessing, and the hashing CPU"},
+	SMSPhoneHourly:  {Prefix: "sms:phone:", Subject: "E.164 number", Default: Rate{5, time.Hour}, Protects: "one number against being flooded with texts"},
+	SMSPhoneDaily:   {Prefix: "sms:phone:", Subject: "E.164 number", Default: Rate{10, 24 * time.Hour}, Protects: "one number against being flooded with texts"},
+	SMSPrefixHourly: {Prefix: "sms:prefix:", Subject: "number without + and its last 4 digits", Default: Rate{10, time.Hour}, Protects: "the SMS budget against pumping through number ranges"},
+	SMSIPHourly:     {Prefix: "sms:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{10, time.Hour}, Protects: "the SMS budget against one network"},
+	SMSCountryDaily: {Prefix: "sms:country:", Subject: "ISO 3166 region of the number", Default: Rate{1000, 24 * time.Hour}, Protects: "the SMS budget against pumping to expensive destinations"},
+	SMSGlobalHourly: {Prefix: "sms:global", Subject: "", Default: Rate{300, time.Hour}, Protects: "the SMS bill (part kept for sign-ins: Hit.Reserve)"},
+	SMSGlobalDaily:  {Prefix: "sms:global", Subject: "", Default: Rate{3000, 24 * time.Hour}, Protects: "the SMS bill (part kept for sign-ins: Hit.Reserve)"},
+	DeviceCodePerIP: {Prefix: "device:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{10, 15 * time.Minute}, Protects: "live device user codes (20^8) against being searched"},
 
 	ProtocolPerIP:       {Prefix: "proto:ip:", Memory: true, Subject: "client IP (IPv6: its /64)", Default: Rate{300, time.Minute}, Protects: "the token, introspection, revocation and device endpoints against load from requests that authenticate no client (public clients, failures)"},
 	ProtocolFailedPerIP: {Prefix: "proto:failed:", Memory: true, Subject: "client IP (IPv6: its /64)", Default: Rate{30, time.Minute}, Protects: "client secrets and keys against guessing: failed client authentications"},
