@@ -77,6 +77,9 @@ type AuthRequest struct {
 	UILocales           []string
 	HintSubject         string // sub of a verified id_token_hint; empty without one
 	BrowserHash         []byte // SHA-256 of the browser-binding cookie that started it
+	// ClientIP is the rate-limit key of the address that created it (IPv4 as is, IPv6 its
+	// /64): pending requests are capped per address (CountPendingAuthRequests).
+	ClientIP string
 
 	// Set when the user has authenticated (CompleteAuthRequest).
 	UserID      string
@@ -220,6 +223,9 @@ type Storage interface {
 	CreateAuthRequest(ctx context.Context, a AuthRequest) error
 	// GetAuthRequest returns the request whatever its state; callers check ExpiresAt.
 	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
+	// CountPendingAuthRequests counts the requests created from clientIP that are neither
+	// completed nor expired (ExpiresAt > now), counting no further than max.
+	CountPendingAuthRequests(ctx context.Context, clientIP string, now time.Time, max int) (int, error)
 	// CompleteAuthRequest records who authenticated, once: ErrConflict if it is already
 	// completed or has expired (ExpiresAt <= now); ErrNotFound if absent.
 	CompleteAuthRequest(ctx context.Context, id, userID string, authTime time.Time, amr []string, now time.Time) error

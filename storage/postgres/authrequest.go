@@ -18,7 +18,7 @@ import (
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, response_type,
     response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint, ui_locales,
     browser_hash, user_id, auth_time, amr, completed_at, code_hash, code_expires_at, code_used_at,
-    created_at, expires_at, id_token_hint_subject`
+    created_at, expires_at, id_token_hint_subject, client_ip`
 
 type authRequestRow struct {
 	ID                  string             `db:"id"`
@@ -46,6 +46,7 @@ type authRequestRow struct {
 	CreatedAt           pgtype.Timestamptz `db:"created_at"`
 	ExpiresAt           pgtype.Timestamptz `db:"expires_at"`
 	HintSubject         string             `db:"id_token_hint_subject"`
+	ClientIP            string             `db:"client_ip"`
 }
 
 func (r authRequestRow) authRequest() storage.AuthRequest {
@@ -75,6 +76,7 @@ func (r authRequestRow) authRequest() storage.AuthRequest {
 		CreatedAt:           tm(r.CreatedAt),
 		ExpiresAt:           tm(r.ExpiresAt),
 		HintSubject:         r.HintSubject,
+		ClientIP:            r.ClientIP,
 	}
 }
 
@@ -92,7 +94,7 @@ func queryAuthRequest(ctx context.Context, c *pgxpool.Conn, query string, args .
 
 const sqlAuthRequestInsert = `INSERT INTO auth_requests (` + authRequestColumns + `)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $20, $21, $22, $23, $24, $25)`
+        $20, $21, $22, $23, $24, $25, $26)`
 
 // CreateAuthRequest stores a: ErrAlreadyExists when its ID (or code hash) is taken.
 func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error {
@@ -101,13 +103,28 @@ func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) er
 			a.ID, a.ClientID, a.RedirectURI, a.Scopes, a.State, a.Nonce, a.ResponseType,
 			a.ResponseMode, a.CodeChallenge, a.CodeChallengeMethod, a.Prompt, a.MaxAge, a.LoginHint,
 			a.UILocales, a.BrowserHash, a.UserID, ts(a.AuthTime), a.AMR, ts(a.CompletedAt),
-			a.CodeHash, ts(a.CodeExpiresAt), ts(a.CodeUsedAt), ts(a.CreatedAt), ts(a.ExpiresAt), a.HintSubject)
+			a.CodeHash, ts(a.CodeExpiresAt), ts(a.CodeUsedAt), ts(a.CreatedAt), ts(a.ExpiresAt), a.HintSubject, a.ClientIP)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: create auth request: %w", mapErr(err))
 	}
 	return nil
+}
+
+const sqlAuthRequestCountPending = `SELECT count(*) FROM (SELECT 1 FROM auth_requests
+    WHERE client_ip = $1 AND completed_at IS NULL AND expires_at > $2 LIMIT $3) AS pending`
+
+// CountPendingAuthRequests counts the live, uncompleted requests created from clientIP, up to max.
+func (s *Store) CountPendingAuthRequests(ctx context.Context, clientIP string, now time.Time, max int) (int, error) {
+	var n int
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		return c.QueryRow(ctx, sqlAuthRequestCountPending, clientIP, ts(now), max).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: count pending auth requests: %w", mapErr(err))
+	}
+	return n, nil
 }
 
 const sqlAuthRequestGet = `SELECT ` + authRequestColumns + ` FROM auth_requests WHERE id = $1`

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -34,6 +35,40 @@ func authRequestTests() []subtest {
 			_, err := s.GetAuthRequest(ctx, "nope")
 			wantErr(t, "GetAuthRequest absent", err, storage.ErrNotFound)
 			wantErr(t, "CreateAuthRequest same ID", s.CreateAuthRequest(ctx, newAuthRequest("a1")), storage.ErrAlreadyExists)
+		}},
+		{"AuthRequest/CountPending", func(t *testing.T, s storage.Storage) {
+			// Pending: from the address, not completed, not expired; counted up to max.
+			ctx := t.Context()
+			seed(t, s)
+			const ip = "192.0.2.7"
+			create := func(id, from string, expires time.Duration) {
+				a := newAuthRequest(id)
+				a.ClientIP, a.ExpiresAt = from, at(expires)
+				mustOK(t, "CreateAuthRequest "+id, s.CreateAuthRequest(ctx, a))
+			}
+			for i := range 5 {
+				create(fmt.Sprintf("live-%d", i), ip, time.Minute)
+			}
+			create("expired", ip, 0)
+			create("other-ip", "192.0.2.8", time.Minute)
+			create("done", ip, time.Minute)
+			mustOK(t, "CompleteAuthRequest", s.CompleteAuthRequest(ctx, "done", "u1", at(0), []string{"pwd"}, at(0)))
+			for _, tc := range []struct {
+				ip   string
+				max  int
+				want int
+			}{{ip, 100, 5}, {ip, 3, 3}, {"192.0.2.8", 100, 1}, {"198.51.100.1", 100, 0}} {
+				n, err := s.CountPendingAuthRequests(ctx, tc.ip, at(0), tc.max)
+				mustOK(t, "CountPendingAuthRequests", err)
+				if n != tc.want {
+					t.Errorf("CountPendingAuthRequests(%s, max %d) = %d, want %d", tc.ip, tc.max, n, tc.want)
+				}
+			}
+			n, err := s.CountPendingAuthRequests(ctx, ip, at(2*time.Minute), 100)
+			mustOK(t, "CountPendingAuthRequests later", err)
+			if n != 0 {
+				t.Errorf("after every request expired: %d pending", n)
+			}
 		}},
 		{"AuthRequest/Complete", func(t *testing.T, s storage.Storage) {
 			ctx := t.Context()

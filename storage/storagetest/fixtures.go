@@ -60,6 +60,7 @@ func newAuthRequest(id string) storage.AuthRequest {
 		UILocales:           []string{"fr-CA", "en"},
 		HintSubject:         "u1",
 		BrowserHash:         hash("browser-" + id),
+		ClientIP:            "2001:db8:1:2::/64",
 		CreatedAt:           at(-time.Minute),
 		ExpiresAt:           at(30 * time.Minute),
 	}
