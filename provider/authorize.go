@@ -33,9 +33,16 @@ type responseTarget struct {
 // handleAuthorize serves GET and POST /authorize (OpenID Connect Core §3.1.2.1).
 func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !p.admit(w, r) { // the rate limit and the size bound (authorizebounds.go)
+		return
+	}
 	req, err := op.ParseAuthorizeRequest(r, p.op.Decoder())
 	if err != nil {
 		p.authorizeError(w, r, nil, err)
+		return
+	}
+	if e, _ := checkAuthorizeParams(r.Form, unsafeAuthorizeParams...); e != nil {
+		p.authorizeError(w, r, nil, e) // not sent back: the client is unchecked
 		return
 	}
 	if req.ClientID == "" {
@@ -58,6 +65,13 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := &responseTarget{redirectURI: req.RedirectURI, state: req.State, formPost: req.ResponseMode == oidc.ResponseModeFormPost}
+	if e, isState := checkAuthorizeParams(r.Form); e != nil {
+		if isState {
+			target.state = "" // not sent back
+		}
+		p.authorizeError(w, r, target, e)
+		return
+	}
 	switch {
 	case req.RequestParam != "":
 		p.authorizeError(w, r, target, &oidc.Error{ErrorType: oidc.RequestNotSupported, Description: "request objects are not supported"})
@@ -75,6 +89,15 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	hintSubject, err := op.ValidateAuthRequestClient(ctx, req, client, p.op.IDTokenHintVerifier(ctx))
 	if err != nil {
 		p.authorizeError(w, r, target, err)
+		return
+	}
+	if full, err := p.pendingCapReached(r); err != nil || full {
+		if err != nil {
+			p.authorizeError(w, r, target, oidc.DefaultToServerError(err, "could not count the pending authorization requests"))
+			return
+		}
+		p.storage.log.WarnContext(ctx, "authorization request refused: too many pending from this address", "cap", p.authorize.cfg.PendingPerIP)
+		http.Error(w, "too many unfinished sign-ins from this network; finish one or try again later", http.StatusTooManyRequests)
 		return
 	}
 	a, err := p.op.Storage().CreateAuthRequest(ctx, req, hintSubject)

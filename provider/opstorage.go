@@ -18,6 +18,7 @@ import (
 
 	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/provider/limits"
+	"github.com/otpidp/otpidp/provider/reqinfo"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -128,6 +129,7 @@ func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		UILocales:           locales,
 		HintSubject:         hintSubject,
 		BrowserHash:         s.cfg.SignIn.BrowserHash(ctx),
+		ClientIP:            reqinfo.From(ctx).LimitKey(),
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(s.cfg.AuthRequestTTL),
 	}

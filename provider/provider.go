@@ -40,6 +40,9 @@ type Config struct {
 	// development issuer on this machine). Private, link-local and other non-public
 	// addresses are refused regardless.
 	JWKSAllowLoopback bool
+	// Authorize bounds the authorization endpoint: requests per client IP, and pending
+	// requests per client IP (authorizebounds.go). Zero fields take the defaults.
+	Authorize AuthorizeLimits
 
 	// SignIn is the sign-in core (provider/signin): it binds authorization requests to the
 	// request's browser, ends its session (RP-initiated logout) and decides what an
@@ -120,6 +123,7 @@ type Provider struct {
 	handler http.Handler
 
 	clientKeys *clientKeyCache // private_key_jwt clients' keys fetched from their jwks_uri
+	authorize  *authorizeBounds
 }
 
 // Secret names in the store.
@@ -167,7 +171,7 @@ func New(ctx context.Context, store storage.Storage, cfg Config) (*Provider, err
 	if err != nil {
 		return nil, err
 	}
-	prov := &Provider{op: p, storage: st, signIn: cfg.SignIn, issuer: cfg.Issuer,
+	prov := &Provider{op: p, storage: st, signIn: cfg.SignIn, issuer: cfg.Issuer, authorize: newAuthorizeBounds(cfg.Authorize),
 		clientKeys: &clientKeyCache{http: newJWKSHTTPClient(cfg.JWKSAllowLoopback || isLoopbackHost(u.Hostname())), now: cfg.Now, sets: map[string]fetchedKeys{}}}
 	prov.handler = prov.wrap(prov.routes())
 	return prov, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/otpidp/otpidp/provider"
 	"github.com/otpidp/otpidp/provider/limits"
 	"github.com/otpidp/otpidp/provider/reqinfo"
 )
@@ -40,6 +41,8 @@ const (
 	envTokenPerIP         = "OTPIDP_TOKEN_LIMIT_IP"
 	envTokenPerClient     = "OTPIDP_TOKEN_LIMIT_CLIENT"
 	envTokenFailedPerIP   = "OTPIDP_TOKEN_LIMIT_FAILED_IP"
+	envAuthorizePerIP     = "OTPIDP_AUTHORIZE_LIMIT_IP"
+	envAuthorizePending   = "OTPIDP_AUTHORIZE_PENDING_IP"
 	envAuditRetention     = "OTPIDP_AUDIT_RETENTION"
 )
 
@@ -50,7 +53,7 @@ func abuseConfigKeys() []string {
 		envLoginFailureReset, envLoginPerIP, envLoginGlobal, envResendMax, envSMSFactorFailures,
 		envRecoveryFailures, envSMSPhoneHourly, envSMSPhoneDaily, envSMSIP, envSMSPrefix, envSMSCountry,
 		envSMSGlobalHourly, envSMSGlobalDaily, envSMSReserve, envTokenPerIP, envTokenPerClient,
-		envTokenFailedPerIP, envAuditRetention,
+		envTokenFailedPerIP, envAuthorizePerIP, envAuthorizePending, envAuditRetention,
 	}
 }
 
@@ -82,6 +85,10 @@ type AbuseConfig struct {
 	TokenPerIP       limits.Rate
 	TokenPerClient   limits.Rate
 	TokenFailedPerIP limits.Rate
+	// The authorization endpoint: OTPIDP_AUTHORIZE_LIMIT_IP, requests per client IP (per
+	// instance); OTPIDP_AUTHORIZE_PENDING_IP, requests from one client IP not yet completed.
+	AuthorizePerIP        limits.Rate
+	AuthorizePendingPerIP int
 	// AuditRetention: OTPIDP_AUDIT_RETENTION, how long audit events are kept; 0: the default
 	// (defaultAuditRetention), negative: forever ("off").
 	AuditRetention time.Duration
@@ -180,6 +187,8 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 	rate(envTokenPerIP, &c.Abuse.TokenPerIP)
 	rate(envTokenPerClient, &c.Abuse.TokenPerClient)
 	rate(envTokenFailedPerIP, &c.Abuse.TokenFailedPerIP)
+	rate(envAuthorizePerIP, &c.Abuse.AuthorizePerIP)
+	count(envAuthorizePending, &c.Abuse.AuthorizePendingPerIP, 1, 100_000)
 	if v, ok := lookup(envAuditRetention); ok {
 		d, err := parseRetention(v)
 		if err != nil {
@@ -257,4 +266,9 @@ func (c Config) tokenLimits() (perIP, failedPerIP, perClient limits.Rate) {
 	}
 	return or(c.Abuse.TokenPerIP, defaultTokenPerIP), or(c.Abuse.TokenFailedPerIP, defaultTokenFailedPerIP),
 		or(c.Abuse.TokenPerClient, defaultTokenPerClient)
+}
+
+// authorizeLimits are the authorization endpoint's limits (zero fields: the provider's defaults).
+func (c Config) authorizeLimits() provider.AuthorizeLimits {
+	return provider.AuthorizeLimits{PerIP: c.Abuse.AuthorizePerIP, PendingPerIP: c.Abuse.AuthorizePendingPerIP}
 }

@@ -29,7 +29,7 @@ func relaxedAbuse() AbuseConfig {
 	return AbuseConfig{Auth: auth.Limits{
 		LoginThrottleAfter: 1000, LoginPerIP: off,
 		SMSPhoneHourly: off, SMSPhoneDaily: off, SMSIPHourly: off, SMSPrefixHourly: off,
-	}}
+	}, AuthorizePerIP: off, AuthorizePendingPerIP: -1} // the authorize limits: provider/authorizebounds_test.go
 }
 
 // sharedStores returns, per backend, a constructor of two stores on one database: the state of

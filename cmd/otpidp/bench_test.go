@@ -27,6 +27,8 @@ func BenchmarkHotPaths(b *testing.B) {
 			ts := startServer(b, open(b), func(c *Config) {
 				c.Abuse.TokenPerIP = auth.Rate{Max: 1 << 30, Per: time.Minute}
 				c.Abuse.TokenPerClient = auth.Rate{Max: 1 << 30, Per: time.Minute}
+				c.Abuse.AuthorizePerIP = auth.Rate{Max: 1 << 30, Per: time.Minute}
+				c.Abuse.AuthorizePendingPerIP = -1
 			})
 			rp := registerRP(b, ts, false)
 			br := newBrowser(b)
