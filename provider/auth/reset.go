@@ -292,25 +292,16 @@ func (a *Authenticator) setPasswordAndEndSessions(ctx context.Context, userID, h
 // ChangePassword changes a signed-in user's password: the current one is required (PW-11), the
 // new one follows the policy and is typed twice. Every other session of the user ends
 // (keepSessionID stays signed in) and every token issued to apps is revoked. Errors: a
-// *FieldError for FieldCurrentPassword (ReasonWrongCurrent), FieldPassword or
+// *FieldError for FieldCurrentPassword (ReasonWrongCurrent, or ReasonThrottled when the
+// sign-in limits refuse the attempt), FieldPassword or
 // FieldPasswordConfirm.
 func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionID, current, password, confirm string) error {
 	u, err := a.store.GetUser(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("auth: change password: get user: %w", err)
 	}
-	wrong := &FieldError{Field: FieldCurrentPassword, Reason: ReasonWrongCurrent}
-	if len(current) > MaxPasswordBytes || current == "" {
-		return wrong
-	}
-	ok, err := a.VerifyPassword(ctx, current, u.PasswordHash)
-	if err != nil && !errors.Is(err, ErrMalformedHash) {
-		return fmt.Errorf("auth: change password: %w", err)
-	}
-	if !ok {
-		a.log.InfoContext(ctx, "password change refused", "reason", "wrong_current", "user_id", u.ID)
-		a.audit(ctx, EventPasswordChangeFailed, u.ID, u.Phone, "", "wrong_current")
-		return wrong
+	if err := a.checkCurrentPassword(ctx, u, current); err != nil { // the sign-in's limits (RL-06)
+		return err
 	}
 	hash, err := a.newPassword(ctx, u, password, confirm)
 	if err != nil {

@@ -80,4 +80,5 @@ const (
 	ReasonCommon            = authflow.ReasonCommon
 	ReasonMismatch          = authflow.ReasonMismatch
 	ReasonWrongCurrent      = authflow.ReasonWrongCurrent
+	ReasonThrottled         = authflow.ReasonThrottled
 )

@@ -42,6 +42,8 @@ const (
 	ReasonMismatch Reason = "mismatch"
 	// ReasonWrongCurrent: the current password given to a password change is wrong.
 	ReasonWrongCurrent Reason = "wrong_current"
+	// ReasonThrottled: too many wrong passwords; the sign-in limits make the user wait.
+	ReasonThrottled Reason = "throttled"
 )
 
 // FieldError refuses one field of a registration, an operator-created user or a password
@@ -78,6 +80,8 @@ func (e *FieldError) Message() string {
 		return "Your password cannot be your name: it is easy to guess."
 	case FieldPassword + "/" + string(ReasonIsPhone), FieldPassword + "/" + string(ReasonContainsPhone):
 		return "Your password cannot contain your phone number: it is easy to guess."
+	case FieldCurrentPassword + "/" + string(ReasonThrottled):
+		return "Too many wrong passwords. Wait a few minutes, then try again."
 	case FieldPassword + "/" + string(ReasonCommon):
 		return "This is one of the most common passwords, which attackers try first. Choose something less predictable: a few unrelated words make a long password that is easy to remember."
 	}

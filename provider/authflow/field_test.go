@@ -11,7 +11,7 @@ func TestFieldErrorMessages(t *testing.T) {
 		{FieldName, ReasonRequired}, {FieldName, ReasonTooLong}, {FieldName, ReasonControlCharacters},
 		{FieldPassword, ReasonRequired}, {FieldPassword, ReasonTooShort}, {FieldPassword, ReasonTooLong},
 		{FieldPassword, ReasonIsProductName}, {FieldPassword, ReasonIsName}, {FieldPassword, ReasonIsPhone},
-		{FieldPassword, ReasonCommon},
+		{FieldPassword, ReasonCommon}, {FieldCurrentPassword, ReasonThrottled},
 	} {
 		t.Run(fe.Field+"/"+string(fe.Reason), func(t *testing.T) {
 			msg := fe.Message()
