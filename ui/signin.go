@@ -121,7 +121,11 @@ func (u *UI) Login(w http.ResponseWriter, r *http.Request) {
 	flow, err := u.core.StartLogin(r.Context(), u.lang(r, a), phoneInput, r.PostFormValue("password"), id)
 	if errors.Is(err, authflow.ErrSMSFactorDisabled) && flow.ID != "" {
 		// The password is right but texted codes are blocked: only a recovery code can finish.
+		// A password step like any other: the binding gets a new value (SES-02).
 		u.endBrowserSession(w, r)
+		if _, ok := u.rotateAfterStep(w, r, flow.ID); !ok { // binding.go
+			return
+		}
 		seeOther(w, r, "/code/recovery?blocked=1&flow="+url.QueryEscape(flow.ID))
 		return
 	}

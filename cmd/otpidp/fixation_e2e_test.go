@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/otpidp/otpidp/provider/auth"
 )
@@ -132,6 +133,39 @@ func TestBrowserBindingRotates(t *testing.T) {
 					if r := old.get(ts.issuer + "/account"); r.url.Path != "/login" {
 						t.Errorf("the %s value reaches %s", what, r.url)
 					}
+				}
+			})
+
+			t.Run("recovery-code only", func(t *testing.T) {
+				// The SMS factor is disabled by wrong codes: after the password only a recovery
+				// code can finish, and the password step still rotates the binding (issue 9).
+				ts := startServer(t, open(t), func(c *Config) { c.Abuse.Auth.SMSFactorMaxFailures = 1 })
+				rp := registerRP(t, ts, false)
+				user := addUser(t, ts.store, testPhone, testPassword)
+				codes := recoveryCodesFor(t, ts, user.ID)
+				if _, err := ts.store.RecordFailure(t.Context(), user.ID, auth.FactorSMS, ts.clock.now(), time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+				b := newBrowser(t)
+				a := rp.start()
+				login := b.get(a.url)
+				prePassword := browserCookie(b, ts.issuer)
+				recovery := b.submit(login, "/login", map[string]string{"phone": testPhone, "password": testPassword})
+				flowID := recovery.url.Query().Get("flow")
+				postPassword := browserCookie(b, ts.issuer)
+				if recovery.url.Path != "/code/recovery" || flowID == "" || postPassword == "" || postPassword == prePassword {
+					t.Fatalf("after the password step: %s, binding %q (was %q): want the recovery page and a new value", recovery.url, postPassword, prePassword)
+				}
+				early := withBrowserCookie(t, ts.issuer, prePassword)
+				if r := forgedPost(t, ts, early, "/code/recovery", "code", url.Values{"flow": {flowID}, "recovery_code": {codes[0]}}); r.status != http.StatusBadRequest || r.location != "" || sessionCookie(early, ts.issuer) != "" {
+					t.Fatalf("the recovery step with the pre-password value: %d %s", r.status, r.location)
+				}
+				done := b.submit(recovery, "/code/recovery", map[string]string{"recovery_code": codes[0]})
+				if _, _, err := rp.exchange(t, codeFrom(t, done, a), a); err != nil {
+					t.Fatalf("the real browser's recovery code: %v", err)
+				}
+				if after := browserCookie(b, ts.issuer); after == "" || after == postPassword {
+					t.Fatalf("after the recovery code the binding is %q, want a third value", after)
 				}
 			})
 
