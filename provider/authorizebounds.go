@@ -17,7 +17,7 @@ import (
 )
 
 // The authorization endpoint takes requests from anyone, and every request it accepts becomes
-// a row in the store for AuthRequestTTL. Its bounds (SECURITY.md RL-09): the whole request (the
+// a row in the store for AuthRequestTTL. Its bounds (SECURITY.md RL-12): the whole request (the
 // query string, and a POST's body) is at most MaxAuthorizeBytes; each parameter has a length
 // limit (authorizeParamLimits), refused with invalid_request; requests per client IP are
 // limited (a token bucket in memory, per instance); and requests created from one address and

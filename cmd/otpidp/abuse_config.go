@@ -53,7 +53,7 @@ func abuseConfigKeys() []string {
 		envLoginFailureReset, envLoginPerIP, envLoginGlobal, envResendMax, envSMSFactorFailures,
 		envRecoveryFailures, envSMSPhoneHourly, envSMSPhoneDaily, envSMSIP, envSMSPrefix, envSMSCountry,
 		envSMSGlobalHourly, envSMSGlobalDaily, envSMSReserve, envTokenPerIP, envTokenPerClient,
-		envTokenFailedPerIP, envAuthorizePerIP, envAuthorizePending, envAuditRetention,
+		envTokenFailedPerIP, envAuthorizePerIP, envAuthorizePending, envLimits, envAuditRetention,
 	}
 }
 
@@ -89,6 +89,9 @@ type AbuseConfig struct {
 	// instance); OTPIDP_AUTHORIZE_PENDING_IP, requests from one client IP not yet completed.
 	AuthorizePerIP        limits.Rate
 	AuthorizePendingPerIP int
+	// DevLimits: OTPIDP_LIMITS, the generous development limits apply to every limit left
+	// unset (devlimits.go).
+	DevLimits bool
 	// AuditRetention: OTPIDP_AUDIT_RETENTION, how long audit events are kept; 0: the default
 	// (defaultAuditRetention), negative: forever ("off").
 	AuditRetention time.Duration
@@ -196,6 +199,7 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 		}
 		c.Abuse.AuditRetention = d
 	}
+	c.resolveLimitsProfile(lookup, bad)
 	if a.LoginMaxDelay != 0 && a.LoginDelay > a.LoginMaxDelay {
 		p = append(p, fmt.Sprintf("%s must not be shorter than %s", envLoginMaxDelay, envLoginDelay))
 	}
@@ -206,6 +210,9 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 // defaulting to the default region's.
 func (c Config) authLimits() limits.Config {
 	l := c.Abuse.Auth
+	if c.Abuse.DevLimits {
+		l = withDevLimits(l)
+	}
 	switch {
 	case len(c.Abuse.SMSCountries) == 0:
 		l.SMSCountries = []string{c.DefaultRegion}

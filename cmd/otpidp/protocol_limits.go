@@ -47,7 +47,7 @@ func newProtocolLimiter(c Config) *protocolLimiter {
 //     before it is served, and one with credentials that authenticated none (a malformed
 //     request) spends one after.
 //
-// A refusal is a 429 with Retry-After and an OAuth slow_down body; the first refusal of a
+// (SECURITY.md RL-13.) A refusal is a 429 with Retry-After and an OAuth slow_down body; the first refusal of a
 // subject in a minute is logged and recorded as a protocol.rate_limited audit event naming the
 // endpoint. The buckets are per instance and in memory: nothing here touches the database on
 // the success path.

@@ -100,6 +100,7 @@ func serveOn(ctx context.Context, ln net.Listener, d deps) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	d.logger.Info("otpidp is serving", "issuer", d.cfg.Issuer, "addr", ln.Addr().String(), "sms", d.cfg.SMS)
+	logLimits(d.logger, d.cfg) // devlimits.go: which limits apply
 	if d.cfg.Dev {
 		d.logger.Info("demo app: open " + d.cfg.Issuer + "/demo")
 	}
