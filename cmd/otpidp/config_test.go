@@ -54,6 +54,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		KeyRotation:   30 * 24 * time.Hour,
 		KeyLeadTime:   24 * time.Hour,
 		Pages:         PagesConfig{SessionTTL: defaultSessionTTL, SessionIdleTTL: defaultSessionIdleTTL},
+		Abuse:         AbuseConfig{DevLimits: true}, // the console sender on a localhost issuer (devlimits.go)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
