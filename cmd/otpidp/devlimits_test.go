@@ -110,10 +110,16 @@ func TestNewcomerNotLockedOut(t *testing.T) {
 	if step := newcomer(t, dev); step != "" {
 		t.Fatalf("development limits: the newcomer was refused at %s", step)
 	}
+	if !strings.Contains(dev.logs.String(), "profile=dev") {
+		t.Errorf("the start-up log does not say the development limits apply:\n%.2000s", dev.logs.String())
+	}
 	prod := startServer(t, stores(t)["sqlite"](t), func(c *Config) { c.Abuse = AbuseConfig{} })
 	step := newcomer(t, prod)
 	t.Logf("production limits refused the newcomer at %s", step)
 	if step == "" {
 		t.Fatal("production limits let the whole hour through: the test no longer shows what the development limits change")
+	}
+	if !strings.Contains(prod.logs.String(), "profile=production") {
+		t.Errorf("the start-up log does not say the production limits apply")
 	}
 }
