@@ -144,7 +144,12 @@ var signInSteps = map[audit.Event][2]string{
 	audit.PasswordReset:      {"reset", "ok"},
 }
 
-var codeResults = map[audit.Event]string{audit.CodeSent: "sent", audit.CodeOK: "verified", audit.CodeFailed: "failed"}
+// codeResults maps the events of sign-in and registration codes to their result: a
+// registration is recorded once its code was right (user.registered). Password resets are
+// counted in otpidp_signin_steps_total only.
+var codeResults = map[audit.Event]string{
+	audit.CodeSent: "sent", audit.CodeOK: "verified", audit.UserRegistered: "verified", audit.CodeFailed: "failed",
+}
 
 var lockoutKinds = map[audit.Event]string{audit.LockoutPassword: "password", audit.LockoutSMS: "sms", audit.LockoutRecovery: "recovery"}
 
