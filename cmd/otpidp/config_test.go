@@ -54,6 +54,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		KeyRotation:   30 * 24 * time.Hour,
 		KeyLeadTime:   24 * time.Hour,
 		Pages:         PagesConfig{SessionTTL: defaultSessionTTL, SessionIdleTTL: defaultSessionIdleTTL},
+		Obs: ObsConfig{LogFormat: "text", AccessLog: true, AdminAddr: "127.0.0.1:9090", ServiceName: "otpidp",
+			BreakerFailures: 5, BreakerCoolDown: 30 * time.Second},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
