@@ -62,7 +62,7 @@ func TestLogSampling(t *testing.T) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	s := &sampler{burst: 3, window: time.Second, seen: map[sampleKey]*sampleWindow{},
-		now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now },
+		now:     func() time.Time { mu.Lock(); defer mu.Unlock(); return now },
 		dropped: func(l slog.Level) { m.logDropped.WithLabelValues(l.String()).Inc() }}
 	logger := slog.New(requestHandler{next: slog.NewJSONHandler(&buf, nil), sampler: s})
 	for range 100 {

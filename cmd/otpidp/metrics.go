@@ -123,7 +123,9 @@ func statusLabel(status int) string {
 	return itoa3(status)
 }
 
-func itoa3(n int) string { return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)}) }
+func itoa3(n int) string {
+	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}
 
 // signInSteps maps the audit events of the sign-in to a step and an outcome.
 var signInSteps = map[audit.Event][2]string{
@@ -222,11 +224,11 @@ func (m *metrics) observeRefusal(n limits.Name) {
 
 // grantTypes are the grant types counted by name; any other is "other".
 var grantTypes = map[string]string{
-	"authorization_code":                           "authorization_code",
-	"refresh_token":                                "refresh_token",
-	"client_credentials":                           "client_credentials",
-	"urn:ietf:params:oauth:grant-type:device_code": "device_code",
-	"urn:ietf:params:oauth:grant-type:jwt-bearer":  "jwt_bearer",
+	"authorization_code": "authorization_code",
+	"refresh_token":      "refresh_token",
+	"client_credentials": "client_credentials",
+	"urn:ietf:params:oauth:grant-type:device_code":    "device_code",
+	"urn:ietf:params:oauth:grant-type:jwt-bearer":     "jwt_bearer",
 	"urn:ietf:params:oauth:grant-type:token-exchange": "token_exchange",
 }
 
