@@ -27,7 +27,7 @@ const (
 // newLogger returns the process's logger: JSON or text on w at the configured level. Every line
 // logged with a request's context carries its request_id (and trace_id when tracing), and one
 // kind of line that floods (a refusal repeated thousands of times a second in an outage) is
-// sampled. m counts the lines left out; it may be nil.
+// sampled (SECURITY.md LOG-03, LOG-06). m counts the lines left out; it may be nil.
 func newLogger(cfg Config, w io.Writer, m *metrics) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
 	var h slog.Handler

@@ -25,7 +25,7 @@ import (
 // from calls spread through the code: the HTTP middleware (requests by chi route pattern),
 // the store (every audit event and every refusal of a rate limit pass through it: see
 // observedStore), the SMS sender (sendMetrics, around the circuit breaker) and the token
-// endpoint (grants). A nil *metrics records nothing.
+// endpoint (grants). A nil *metrics records nothing. (SECURITY.md LOG-04)
 type metrics struct {
 	reg *prometheus.Registry
 
