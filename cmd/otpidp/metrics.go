@@ -447,6 +447,9 @@ var (
 )
 
 func newKeyCollector(store storage.Storage, logger *slog.Logger) *keyCollector {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return &keyCollector{store: store, logger: logger, now: time.Now}
 }
 

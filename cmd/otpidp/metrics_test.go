@@ -136,3 +136,32 @@ func TestSendMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolMetrics: the pool collector reports the backend's pool, PostgreSQL's too.
+func TestPoolMetrics(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			m := newMetrics()
+			m.observeStore(Config{}, open(t), nil)
+			pool := map[string]string{"sqlite": "sqlite_writer", "postgres": "postgres"}[name]
+			families, err := m.reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, f := range families {
+				if f.GetName() != "otpidp_db_pool_max_connections" {
+					continue
+				}
+				for _, s := range f.GetMetric() {
+					if s.GetLabel()[0].GetValue() == pool && s.GetGauge().GetValue() > 0 {
+						found = true
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no otpidp_db_pool_max_connections{pool=%q} > 0", pool)
+			}
+		})
+	}
+}
