@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/provider/limits"
+	"github.com/otpidp/otpidp/provider/reqinfo"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
 )
@@ -161,6 +166,28 @@ func TestPoolMetrics(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("no otpidp_db_pool_max_connections{pool=%q} > 0", pool)
+			}
+		})
+	}
+}
+
+// BenchmarkObserve measures what the request middleware adds to a request: metrics by route
+// pattern, with and without the access log (JSON, discarded).
+func BenchmarkObserve(b *testing.B) {
+	for _, mode := range []string{"none", "metrics", "metrics+access_log"} {
+		b.Run(mode, func(b *testing.B) {
+			d := deps{cfg: Config{Obs: ObsConfig{AccessLog: mode == "metrics+access_log", LogFormat: logFormatJSON}}, metrics: newMetrics()}
+			d.logger = newLogger(Config{LogLevel: "info", Obs: ObsConfig{LogFormat: logFormatJSON}}, io.Discard, d.metrics)
+			r := chi.NewRouter()
+			r.Use(reqinfo.Middleware(nil))
+			if mode != "none" {
+				r.Use(observe(d))
+			}
+			r.Get("/healthz", handleHealthz)
+			req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				r.ServeHTTP(httptest.NewRecorder(), req)
 			}
 		})
 	}
