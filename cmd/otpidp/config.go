@@ -42,7 +42,7 @@ func configKeys() []string {
 		envIssuer, envAddr, envDatabaseURL, envSMS, envTwilioSID, envTwilioToken, envTwilioPhone,
 		envTwilioAPIURL, envDefaultRegion, envProductName, envDev, envLogLevel,
 		envKeyRotation, envKeyLeadTime,
-	}, append(append(abuseConfigKeys(), pagesKeys()...), smsConfigKeys()...)...) // abuse_config.go, config_pages.go, smsconfig.go
+	}, append(append(append(abuseConfigKeys(), pagesKeys()...), smsConfigKeys()...), obsConfigKeys()...)...) // abuse_config.go, config_pages.go, smsconfig.go, config_obs.go
 }
 
 // Defaults.
@@ -90,6 +90,7 @@ type Config struct {
 	Dev           bool        // OTPIDP_DEV: development mode (demo app); default true for a localhost issuer
 	LogLevel      string      // OTPIDP_LOG_LEVEL: debug, info, warn or error
 	Pages         PagesConfig // config_pages.go: sessions, branding, reset mode
+	Obs           ObsConfig   // config_obs.go: log format, access log, admin listener, tracing, SMS breaker
 
 	Abuse       AbuseConfig   // rate limits, throttles, trusted proxies (abuse_config.go)
 	KeyRotation time.Duration // OTPIDP_KEY_ROTATION: a new signing key this often; < 0: off (keys.go)
@@ -258,6 +259,9 @@ func resolveConfig(cf *configFlags, getenv func(string) string, stderr io.Writer
 	var pageProblems []string
 	c.Pages, pageProblems = loadPagesConfig(get)
 	problems = append(problems, pageProblems...)
+	var obsProblems []string
+	c.Obs, obsProblems = loadObsConfig(get)
+	problems = append(problems, obsProblems...)
 	if v, ok := lookup(envDev); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

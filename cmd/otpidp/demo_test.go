@@ -26,6 +26,7 @@ func TestDemoThroughRun(t *testing.T) {
 		"OTPIDP_ISSUER":       issuer,
 		"OTPIDP_ADDR":         addr,
 		"OTPIDP_DATABASE_URL": "sqlite:" + t.TempDir() + "/demo.db",
+		"OTPIDP_ADMIN_ADDR":   "127.0.0.1:0", // not the default 9090: tests run side by side
 	}
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())

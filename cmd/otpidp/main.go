@@ -154,16 +154,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	m := newMetricsFor(cfg) // logging.go, metrics.go: nil with OTPIDP_ADMIN_ADDR=off
+	logger := newLogger(cfg, stderr, m)
 	// zitadel/oidc logs through slog's default logger only; give it ours.
 	slog.SetDefault(logger)
+	stopObs, err := startObservability(ctx, cfg, m, logger) // admin listener, trace export
+	if err != nil {
+		return err
+	}
+	defer stopObs()
 	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	logger.Debug("configuration", "config", cfg)
-	return serve(ctx, cfg, store, logger, stdout)
+	return serve(ctx, cfg, m.observeStore(cfg, store, logger), logger, stdout, m)
 }
 
 // newFlagSet returns a flag set that reports errors, and prints usage followed by the flags'

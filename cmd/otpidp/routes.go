@@ -19,7 +19,9 @@ import (
 
 // routes is the whole URL surface of otpidp: every route and its middleware stack, here and
 // nowhere else. Every request first gets recoverer (a panic is a 500 page, not a dead process)
-// and reqinfo (client IP through trusted proxies, request ID). The stacks:
+// and reqinfo (client IP through trusted proxies, request ID), then (with OTLP export) a trace
+// span, and observe (request metrics by route pattern, the access log). /metrics and
+// /debug/pprof are never here: they are on the admin listener (admin.go). The stacks:
 //
 //	page      ui.Browser → ui.SecurityHeaders → CrossOriginProtection → issuer interceptor
 //	browser   ui.Browser → ui.SecurityHeaders → ui.FriendlyErrors (the provider's own handlers)
@@ -31,6 +33,10 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 	r := chi.NewRouter()
 	r.Use(recoverer(d))
 	r.Use(reqinfo.Middleware(d.cfg.Abuse.TrustedProxies))
+	if d.cfg.Obs.OTLPEndpoint != "" {
+		r.Use(traceRequests) // tracing.go: a server span per request
+	}
+	r.Use(observe(d)) // logging.go: metrics by route pattern, the access log
 
 	r.Get("/healthz", handleHealthz)                  // liveness: no database
 	r.Get("/readyz", handleReadyz(d.store, d.logger)) // readiness: the database answers
@@ -39,7 +45,7 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 	r.Handle(ep.Discovery, protocol)
 	r.Handle(ep.Keys, protocol)
 	r.Handle(ep.Userinfo, protocol)
-	r.Handle(ep.Token, limited("token", protocol))
+	r.Handle(ep.Token, d.metrics.tokenGrants(limited("token", protocol)))
 	r.Handle(ep.Introspect, limited("introspect", protocol))
 	r.Handle(ep.Revoke, limited("revoke", protocol))
 	r.Handle(ep.DeviceAuthorization, limited("device", protocol))

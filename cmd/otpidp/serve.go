@@ -31,7 +31,7 @@ const gcInterval = 10 * time.Minute
 const smsRetention = 90 * 24 * time.Hour
 
 // serve runs the provider until ctx ends.
-func serve(ctx context.Context, cfg Config, store storage.Storage, logger *slog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, cfg Config, store storage.Storage, logger *slog.Logger, stdout io.Writer, m *metrics) error {
 	sender, err := newSender(cfg, store, logger, stdout)
 	if err != nil {
 		return err
@@ -40,7 +40,7 @@ func serve(ctx context.Context, cfg Config, store storage.Storage, logger *slog.
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	return serveOn(ctx, ln, deps{cfg: cfg, store: store, logger: logger, sender: sender, now: time.Now})
+	return serveOn(ctx, ln, deps{cfg: cfg, store: store, logger: logger, sender: sender, now: time.Now, metrics: m})
 }
 
 // newSender picks the SMS sender the configuration asks for. The Twilio senders keep their
@@ -71,6 +71,8 @@ type deps struct {
 	logger *slog.Logger
 	sender sms.Sender
 	now    func() time.Time
+	// metrics, when set, are served on the admin listener (metrics.go); nil records nothing.
+	metrics *metrics
 }
 
 // serveOn serves on ln until ctx ends, then shuts down gracefully.
@@ -146,7 +148,7 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 	if v, ok := d.sender.(auth.CodeVerifier); ok {
 		authOpts = append(authOpts, auth.WithCodeVerifier(v)) // OTPIDP_SMS=twilio-verify
 	}
-	authn, err := auth.New(ctx, d.store, d.sender, auth.Config{
+	authn, err := auth.New(ctx, d.store, smsSender(d), auth.Config{ // smsSender: circuit breaker, metrics
 		ProductName: d.cfg.ProductName, OriginHost: d.cfg.OriginHost(), DefaultRegion: d.cfg.DefaultRegion,
 		Limits:       d.cfg.authLimits(),
 		ResetSMSOnly: d.cfg.Pages.ResetSMSOnly,

@@ -147,15 +147,49 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 }
 
 // Middleware puts the request's Info into its context and sends the request ID back in
-// X-Request-Id.
+// X-Request-Id. The ID is the request's own X-Request-Id when the connection comes from a
+// trusted proxy (which set it: the load balancer's ID then names the request in both logs)
+// and it is a plausible ID; otherwise a new random one.
 func Middleware(trusted []netip.Prefix) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			info := Info{IP: ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), trusted), RequestID: newID()}
+			info := Info{IP: ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), trusted), RequestID: requestID(r, trusted)}
 			w.Header().Set("X-Request-Id", info.RequestID)
 			next.ServeHTTP(w, r.WithContext(With(r.Context(), info)))
 		})
 	}
+}
+
+// maxRequestIDLen bounds a request ID taken from a proxy.
+const maxRequestIDLen = 128
+
+// requestID is the X-Request-Id a trusted proxy sent, when it is one of 1 to 128 letters,
+// digits and "-_.:/+=" (a UUID, a hex or base64 ID, AWS's "Root=1-…"); else a new ID.
+func requestID(r *http.Request, trusted []netip.Prefix) string {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > maxRequestIDLen || len(trusted) == 0 || !isTrusted(peer(r.RemoteAddr), trusted) {
+		return newID()
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.:/+=", c) >= 0) {
+			return newID()
+		}
+	}
+	return id
+}
+
+// peer is the address of the connection's other end; invalid when unparsable.
+func peer(remoteAddr string) netip.Addr {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap().WithZone("")
 }
 
 func newID() string {
