@@ -31,6 +31,20 @@ func Languages() []string {
 	return out
 }
 
+// Catalog returns a copy of the messages of lang (nil for a language the pages do not have),
+// for tests that look for untranslated text on rendered pages.
+func Catalog(lang string) map[string]string {
+	c, ok := catalogs[lang]
+	if !ok {
+		return nil
+	}
+	out := make(map[string]string, len(c))
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
+}
+
 // catalogs maps a language's base code to its messages.
 var catalogs = map[string]map[string]string{
 	"en": english,
