@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,22 +12,22 @@ import (
 	"sort"
 )
 
-// A contact sheet tiles every page of one language at one size (light and dark side by side)
+// A contact sheet tiles every page of one language at one size (each page light, then dark)
 // in one PNG, so that a reviewer sees the whole flow at a glance: contact-en-phone.png,
 // contact-es-desktop.png, … beside the screenshots.
 
-// sheetTile is one screenshot on a sheet.
+// sheetTile is one screenshot, shrunk, on a sheet.
 type sheetTile struct {
-	file  string
-	label string
+	img *image.RGBA
+	err error
 }
 
-// sheetColumns is how many screenshots a sheet row holds.
+// sheetColumns is how many tiles a sheet row holds.
 const sheetColumns = 8
 
 // writeContactSheets writes one sheet per key of shots ("en-phone") into dir and returns
 // their file names.
-func writeContactSheets(dir string, shots map[string][]sheetTile) ([]string, error) {
+func writeContactSheets(dir string, shots map[string][]*sheetTile) ([]string, error) {
 	keys := make([]string, 0, len(shots))
 	for k := range shots {
 		keys = append(keys, k)
@@ -43,35 +44,25 @@ func writeContactSheets(dir string, shots map[string][]sheetTile) ([]string, err
 	return names, nil
 }
 
-func writeContactSheet(path string, tiles []sheetTile) error {
+func writeContactSheet(path string, tiles []*sheetTile) error {
 	if len(tiles) == 0 {
 		return nil
 	}
-	var imgs []image.Image
+	tw, th := 0, 0
 	for _, t := range tiles {
-		f, err := os.Open(t.file)
-		if err != nil {
-			return err
+		if t.err != nil {
+			return t.err
 		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.file, err)
-		}
-		imgs = append(imgs, img)
+		tw, th = max(tw, t.img.Bounds().Dx()), max(th, t.img.Bounds().Dy())
 	}
-	// Every tile is scaled to the first one's size divided by factor: about 260 px wide.
-	b0 := imgs[0].Bounds()
-	factor := max(b0.Dx()/260, 1)
-	tw, th := b0.Dx()/factor, b0.Dy()/factor
 	const gap = 8
-	cols := min(sheetColumns, len(imgs))
-	rows := (len(imgs) + cols - 1) / cols
+	cols := min(sheetColumns, len(tiles))
+	rows := (len(tiles) + cols - 1) / cols
 	sheet := image.NewRGBA(image.Rect(0, 0, cols*(tw+gap)+gap, rows*(th+gap)+gap))
 	draw.Draw(sheet, sheet.Bounds(), &image.Uniform{color.RGBA{0x80, 0x80, 0x80, 0xff}}, image.Point{}, draw.Src)
-	for i, img := range imgs {
-		x0, y0 := gap+(i%cols)*(tw+gap), gap+(i/cols)*(th+gap)
-		shrink(sheet, image.Rect(x0, y0, x0+tw, y0+th), img, factor)
+	for i, t := range tiles {
+		at := image.Pt(gap+(i%cols)*(tw+gap), gap+(i/cols)*(th+gap))
+		draw.Draw(sheet, t.img.Bounds().Add(at), t.img, image.Point{}, draw.Src)
 	}
 	f, err := os.Create(path)
 	if err != nil {
@@ -84,26 +75,32 @@ func writeContactSheet(path string, tiles []sheetTile) error {
 	return f.Close()
 }
 
-// shrink draws src into r of dst, averaging factor×factor pixel blocks (a box filter).
-func shrink(dst *image.RGBA, r image.Rectangle, src image.Image, factor int) {
-	sb := src.Bounds()
-	for y := 0; y < r.Dy(); y++ {
-		for x := 0; x < r.Dx(); x++ {
-			var rs, gs, bs, n uint32
+// shrunk decodes a PNG screenshot and averages factor×factor pixel blocks (a box filter).
+func shrunk(b []byte, factor int) (*image.RGBA, error) {
+	src, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	rgba, ok := src.(*image.RGBA)
+	if !ok {
+		rgba = image.NewRGBA(src.Bounds())
+		draw.Draw(rgba, rgba.Bounds(), src, src.Bounds().Min, draw.Src)
+	}
+	sb := rgba.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, sb.Dx()/factor, sb.Dy()/factor))
+	for y := 0; y < dst.Rect.Dy(); y++ {
+		for x := 0; x < dst.Rect.Dx(); x++ {
+			var sum [3]int
 			for dy := 0; dy < factor; dy++ {
+				row := rgba.Pix[(y*factor+dy)*rgba.Stride:]
 				for dx := 0; dx < factor; dx++ {
-					sx, sy := sb.Min.X+x*factor+dx, sb.Min.Y+y*factor+dy
-					if sx >= sb.Max.X || sy >= sb.Max.Y {
-						continue
-					}
-					cr, cg, cb, _ := src.At(sx, sy).RGBA()
-					rs, gs, bs, n = rs+cr, gs+cg, bs+cb, n+1
+					px := row[(x*factor+dx)*4:]
+					sum[0], sum[1], sum[2] = sum[0]+int(px[0]), sum[1]+int(px[1]), sum[2]+int(px[2])
 				}
 			}
-			if n == 0 {
-				continue
-			}
-			dst.SetRGBA(r.Min.X+x, r.Min.Y+y, color.RGBA{uint8(rs / n >> 8), uint8(gs / n >> 8), uint8(bs / n >> 8), 0xff})
+			n := factor * factor
+			dst.SetRGBA(x, y, color.RGBA{uint8(sum[0] / n), uint8(sum[1] / n), uint8(sum[2] / n), 0xff})
 		}
 	}
+	return dst, nil
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,8 +172,18 @@ type browserRun struct {
 	dir string
 
 	mu        sync.Mutex
-	shots     map[string][]sheetTile // "en-phone" → the screenshots, in order
+	shots     map[string][]*sheetTile // "en-phone" → the screenshots, in order
+	tiles     sync.WaitGroup          // shrinking screenshots into tiles
 	violation []string
+}
+
+// addTile shrinks a screenshot into a tile of the sheet key, meanwhile the test goes on.
+func (b *browserRun) addTile(key string, png []byte, factor int) {
+	tile := &sheetTile{}
+	b.mu.Lock()
+	b.shots[key] = append(b.shots[key], tile)
+	b.mu.Unlock()
+	b.tiles.Go(func() { tile.img, tile.err = shrunk(png, factor) })
 }
 
 // session is one tab, in a browser context of its own (its own cookies), in one language.
@@ -183,17 +194,23 @@ type session struct {
 	lang    string
 	cat     map[string]string // the language's catalog
 	n       int
-	posts   *atomic.Int64 // POST requests the tab sent
-	dialogs *atomic.Int64 // JavaScript dialogs opened (a resubmission prompt among them)
+	spent   map[string]time.Duration // time spent checking, by kind (logged)
+	posts   *atomic.Int64            // POST requests the tab sent
+	dialogs *atomic.Int64            // JavaScript dialogs opened (a resubmission prompt among them)
 }
 
-// sizes are the viewports every page is captured at.
-var sizes = []struct {
+// screenSize is a viewport pages are captured at, and how much its tiles shrink on the
+// contact sheet.
+type screenSize struct {
 	name          string
 	width, height int64
 	scale         float64
 	mobile        bool
-}{{"phone", 390, 844, 2, true}, {"desktop", 1280, 800, 1, false}}
+	shrink        int
+}
+
+// sizes are the viewports every page is captured at (the phone's last: axe runs there).
+var sizes = []screenSize{{"desktop", 1280, 800, 1, false, 5}, {"phone", 390, 844, 1, true, 2}}
 
 // layoutWidths are the widths every page must fit without scrolling sideways.
 var layoutWidths = []int64{320, 390, 1280}
@@ -230,7 +247,7 @@ func newChromium(t *testing.T, exe string) context.Context {
 // tab opens a tab in a new browser context whose pages ask for lang (Accept-Language).
 func (b *browserRun) tab(t *testing.T, lang string) *session {
 	t.Helper()
-	s := &session{t: t, br: b, lang: lang, cat: ui.Catalog(lang), posts: &atomic.Int64{}, dialogs: &atomic.Int64{}}
+	s := &session{t: t, br: b, lang: lang, cat: ui.Catalog(lang), posts: &atomic.Int64{}, dialogs: &atomic.Int64{}, spent: map[string]time.Duration{}}
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(func(ev any) {
 		switch e := ev.(type) {
 		case *network.EventRequestWillBeSent:
@@ -358,25 +375,36 @@ func (s *session) check(name string) {
 			s.t.Fatalf("inject axe-core: %v", err)
 		}
 	}
+	start := time.Now()
+	lap := func(kind string) { s.spent[kind] += time.Since(start); start = time.Now() }
+	fits := func(sc string, w int64) {
+		if sw := evalAs[int](s, `document.documentElement.scrollWidth - window.innerWidth`); sw > 0 {
+			s.t.Errorf("%s (%s, %s) at %d px: %d px wider than the window", name, s.lang, sc, w, sw)
+		}
+	}
 	for _, sc := range []string{"light", "dark"} {
 		s.run(scheme(sc))
+		// The widths that are no screenshot's (320 px), then each screenshot's size, ending on
+		// the phone's, where axe runs.
 		for _, w := range layoutWidths {
-			s.viewport(w, 800, 1, w < 1000)
-			if sw := evalAs[int](s, `document.documentElement.scrollWidth - window.innerWidth`); sw > 0 {
-				s.t.Errorf("%s (%s, %s) at %d px: %d px wider than the window", name, s.lang, sc, w, sw)
+			if !slices.ContainsFunc(sizes, func(z screenSize) bool { return z.width == w }) {
+				s.viewport(w, 800, 1, w < 1000)
+				fits(sc, w)
 			}
 		}
-		for _, size := range sizes {
+		lap("layout")
+		for i := len(sizes) - 1; i >= 0; i-- {
+			size := sizes[i]
 			s.viewport(size.width, size.height, size.scale, size.mobile)
+			fits(sc, size.width)
 			png := value(s, chromedp.CaptureScreenshot())
 			file := filepath.Join(s.br.dir, fmt.Sprintf("%s-%s-%02d-%s-%s.png", s.lang, size.name, s.n, name, sc))
 			if err := os.WriteFile(file, png, 0o644); err != nil {
 				s.t.Fatal(err)
 			}
-			s.br.mu.Lock()
-			s.br.shots[s.lang+"-"+size.name] = append(s.br.shots[s.lang+"-"+size.name], sheetTile{file: file, label: name + " " + sc})
-			s.br.mu.Unlock()
+			s.br.addTile(s.lang+"-"+size.name, png, size.shrink)
 		}
+		lap("screenshots")
 		res := value(s, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({
 			id: v.id, impact: v.impact || "", help: v.help, nodes: v.nodes.map(n => n.target.join(" ")) })))`, chromedp.EvalAwaitPromise))
 		for _, v := range res {
@@ -389,6 +417,7 @@ func (s *session) check(name string) {
 			}
 		}
 	}
+	lap("axe")
 	s.run(scheme("light"))
 	// 200 % zoom: the same page in half the CSS width must not scroll sideways.
 	s.viewport(195, 422, 4, true)
@@ -398,6 +427,7 @@ func (s *session) check(name string) {
 		s.t.Errorf("%s (%s) scrolls sideways at 200 %% zoom", name, s.lang)
 	}
 	s.translated(name)
+	lap("zoom and words")
 }
 
 var verbSplitRE = regexp.MustCompile(`%(\[\d+\])?[-+# 0]*\d*[a-z]`)
@@ -611,30 +641,33 @@ func (s *session) fieldErrors(page string, fields ...string) {
 func TestBrowser(t *testing.T) {
 	exe := chromiumPath(t)
 	axe := axeSource(t)
-	store, err := sqlite.Open(t.Context(), t.TempDir()+"/otpidp.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	ts := startServer(t, store)
-	app := startApp(t, ts)
-	b := &browserRun{t: t, ctx: newChromium(t, exe), axe: axe, dir: artifactsDir(t), shots: map[string][]sheetTile{}}
-	_, tv := deviceClient(t, ts)
-
-	// One tab per language, one after the other (two cores are shared); the English run
-	// registers with the documentation's number, the Spanish one with the example number its
-	// registration page suggests.
-	for _, lang := range []string{"en", "es"} {
-		s := b.tab(t, lang)
-		browserFlow(s, ts, app, tv)
-		if t.Failed() {
-			break
+	b := &browserRun{t: t, ctx: newChromium(t, exe), axe: axe, dir: artifactsDir(t), shots: map[string][]*sheetTile{}}
+	// One tab per language, side by side in the one browser, each with a server of its own (the
+	// flows move their server's clock): the English run registers with the documentation's
+	// number, the Spanish one with the example number its registration page suggests.
+	t.Run("lang", func(t *testing.T) {
+		for _, lang := range []string{"en", "es"} {
+			t.Run(lang, func(t *testing.T) {
+				t.Parallel()
+				store, err := sqlite.Open(t.Context(), t.TempDir()+"/otpidp.db")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { store.Close() })
+				ts := startServer(t, store)
+				app := startApp(t, ts)
+				_, tv := deviceClient(t, ts)
+				browserFlow(b.tab(t, lang), ts, app, tv)
+			})
 		}
-	}
+	})
 	if len(b.violation) > 0 {
 		t.Errorf("axe-core found serious or critical violations:\n%s", strings.Join(b.violation, "\n"))
 	}
+	start := time.Now()
+	b.tiles.Wait()
 	sheets, err := writeContactSheets(b.dir, b.shots)
+	t.Logf("contact sheets in %v", time.Since(start))
 	if err != nil {
 		t.Fatalf("contact sheets: %v", err)
 	}
@@ -996,7 +1029,11 @@ func browserFlow(s *session, ts *testServer, app *testApp, tv zitadelrp.RelyingP
 	if n := s.dialogs.Load(); n != 0 {
 		t.Errorf("%d browser dialogs opened", n)
 	}
-	t.Logf("%s: %d pages checked", s.lang, s.n)
+	// The forms were sent as POSTs, and seen: the no-resubmission checks above count them.
+	if n := s.posts.Load(); n < 30 {
+		t.Errorf("only %d POST requests seen: the resubmission checks cannot see forms sent", n)
+	}
+	t.Logf("%s: %d pages checked, %d forms sent; time spent checking: %v", s.lang, s.n, s.posts.Load(), s.spent)
 }
 
 // phoneE164 is a typed number in E.164 (the example numbers are international).
