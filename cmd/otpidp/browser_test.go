@@ -381,6 +381,12 @@ func (s *session) check(name string) {
 		if sw := evalAs[int](s, `document.documentElement.scrollWidth - window.innerWidth`); sw > 0 {
 			s.t.Errorf("%s (%s, %s) at %d px: %d px wider than the window", name, s.lang, sc, w, sw)
 		}
+		// Nor does anything spill out of its box inside the page (recovery codes did).
+		spill := evalAs[[]string](s, `Array.from(document.querySelectorAll("main *")).filter(e => !/^(INPUT|SELECT|TEXTAREA)$/.test(e.tagName) &&
+			e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible").map(e => e.tagName + "." + e.className)`)
+		if len(spill) > 0 {
+			s.t.Errorf("%s (%s, %s) at %d px: content spills out of %v", name, s.lang, sc, w, spill)
+		}
 	}
 	for _, sc := range []string{"light", "dark"} {
 		s.run(scheme(sc))
