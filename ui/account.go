@@ -46,6 +46,7 @@ func (u *UI) accountView(r *http.Request, s authflow.Session) (accountPage, erro
 	}
 	v := accountPage{page: u.base(r, "account", nil), LogoutCSRF: u.csrfToken(r, "logout"), Name: acct.Name, NameInput: acct.Name,
 		MaskedPhone: acct.MaskedPhone, CodesLeft: acct.CodesLeft, CodesLow: acct.CodesLeft <= lowCodes}
+	v.NewPass = true
 	v.AuthTimeISO, v.AuthTimeText = timeText(v.Lang, s.AuthTime)
 	for _, ss := range acct.Devices {
 		d := deviceView{ID: ss.ID, Label: deviceLabel(ss.UserAgent), Current: ss.Current}
@@ -73,6 +74,16 @@ func (u *UI) Account(w http.ResponseWriter, r *http.Request) {
 		u.internalError(w, r, err)
 		return
 	}
+	st := u.loadForm(r)
+	status := http.StatusOK
+	for _, form := range []string{"account-name", "account-password"} {
+		if st.Form == form {
+			status = v.shown(w, st, form, "")
+		}
+	}
+	if st.Form == "account-name" && st.Values["account_name"] != "" {
+		v.NameInput = st.Values["account_name"]
+	}
 	switch r.URL.Query().Get("done") {
 	case "password":
 		v.Notice = v.T("notice.password")
@@ -83,7 +94,7 @@ func (u *UI) Account(w http.ResponseWriter, r *http.Request) {
 	case "name":
 		v.Notice = v.T("notice.name")
 	}
-	u.render(w, r, http.StatusOK, "account", v)
+	u.render(w, r, status, "account", v)
 }
 
 func (u *UI) ChangePassword(w http.ResponseWriter, r *http.Request) {
@@ -97,25 +108,22 @@ func (u *UI) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	err := u.core.ChangePassword(r.Context(), u.lang(r, nil), s, r.PostFormValue("current_password"),
 		r.PostFormValue("password"), r.PostFormValue("password_confirm"))
 	if err == nil {
+		u.accepted(w, r, nil)
 		seeOther(w, r, "/account?done=password")
 		return
 	}
-	var fe *authflow.FieldError
-	if !errors.As(err, &fe) {
+	p := u.base(r, "account", nil)
+	p.NewPass = true
+	status, ok := startErrors(w, &p, err)
+	if !ok {
 		u.internalError(w, r, err)
 		return
 	}
-	v, verr := u.accountView(r, s)
-	if verr != nil {
-		u.internalError(w, r, verr)
-		return
-	}
-	v.fail(fe.Field, fieldMessage(v.page, fe))
-	status := http.StatusBadRequest
-	if fe.Field == authflow.FieldCurrentPassword {
+	var fe *authflow.FieldError
+	if errors.As(err, &fe) && fe.Field == authflow.FieldCurrentPassword {
 		status = http.StatusForbidden
 	}
-	u.render(w, r, status, "account", v)
+	u.refuse(w, r, "/account#password-h", "account-password", "", p, status, nil)
 }
 
 func (u *UI) EndDevice(w http.ResponseWriter, r *http.Request) {

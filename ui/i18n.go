@@ -21,6 +21,30 @@ var languages = []language.Tag{language.English, language.Spanish}
 
 var langMatcher = language.NewMatcher(languages)
 
+// Languages returns the base codes of the languages the pages are written in ("en", "es"),
+// the default first: discovery's ui_locales_supported.
+func Languages() []string {
+	out := make([]string, len(languages))
+	for i, t := range languages {
+		out[i] = base(t)
+	}
+	return out
+}
+
+// Catalog returns a copy of the messages of lang (nil for a language the pages do not have),
+// for tests that look for untranslated text on rendered pages.
+func Catalog(lang string) map[string]string {
+	c, ok := catalogs[lang]
+	if !ok {
+		return nil
+	}
+	out := make(map[string]string, len(c))
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
+}
+
 // catalogs maps a language's base code to its messages.
 var catalogs = map[string]map[string]string{
 	"en": english,
@@ -81,7 +105,7 @@ var english = map[string]string{
 	"link.start_again": "Start again",
 
 	"field.phone":            "Phone number",
-	"field.phone.hint":       "Your mobile number, for example +1 415 555 2671, or in your country's usual format.",
+	"field.phone.hint":       "Your mobile number, for example %s, or in your country's usual format.",
 	"field.password":         "Password",
 	"field.new_password":     "New password",
 	"field.confirm_password": "Type the new password again",
@@ -166,7 +190,7 @@ var english = map[string]string{
 	"account.app_since":    "Since %s",
 	"account.remove":       "Remove access",
 	"account.sign_out":     "Sign out",
-	"notice.password":      "Your password has been changed. Your other devices were signed out.",
+	"notice.password":      "Your password has been changed. Your other devices were signed out, and apps that had access will ask you to sign in again.",
 	"notice.device_out":    "That device has been signed out.",
 	"notice.app_removed":   "Access removed. The app will have to ask you to sign in again.",
 	"account.name":         "Your name",
@@ -212,7 +236,12 @@ var english = map[string]string{
 	"err.not_found.title":      "Page not found",
 	"err.not_found.text":       "There is nothing at this address. Check the link, or go to your account.",
 	"err.flow_gone.title":      "Please start again",
-	"err.flow_gone.text":       "This step has expired. Please start again.",
+	"err.flow_gone.text":       "This step is no longer valid: it expired (codes work for 5 minutes and a sign-in for 15), it was already completed, or it was started in another browser. Start again from the sign-in page; nothing was changed.",
+	"err.flow_done.title":      "This step is already done",
+	"err.flow_done.text":       "You are signed in. This step was completed or has expired, so there is nothing more to do here.",
+	"err.summary":              "Please check these fields:",
+	"login.reauth_as":          "Signing in again as",
+	"verify.code_kept":         "The code from the text message is right. Now enter a recovery code.",
 	"err.logout_refused.title": "We can't sign you out from this link",
 	"err.logout_refused.text":  "The app that sent you here made a sign-out request we can't accept. You are still signed in; you can sign out from your account page.",
 	"consent.title":            "Allow access",
@@ -234,7 +263,7 @@ var english = map[string]string{
 	"logout.stay":              "Stay signed in",
 
 	"err.bad_credentials":       "That phone number and password don't match an account. Check both and try again.",
-	"err.bad_phone":             "Enter a valid mobile phone number, for example +1 415 555 2671.",
+	"err.bad_phone":             "Enter a valid mobile phone number, for example %s.",
 	"err.bad_code":              "That code isn't right or has expired. Check the latest text we sent and try again.",
 	"err.too_many_tries":        "Too many wrong codes. Ask for a new code below.",
 	"err.undeliverable":         "We can't send text messages to this number. Use a mobile number that can receive SMS.",
@@ -247,6 +276,7 @@ var english = map[string]string{
 	"limit.sms_paused":          "We can't send text messages right now. Please try again later.",
 	"limit.sms_factor_disabled": "Sign-in by text message is blocked for this account after too many wrong codes. Use a recovery code or contact support to unblock it.",
 	"limit.sms_country":         "We can't send text messages to numbers in this country. Use a mobile number from a country we serve.",
+	"limit.sms_country_list":    "We can't send text messages to numbers in this country. We serve mobile numbers from: %s.",
 	"limit.recovery":            "Too many wrong recovery codes were tried for this account. Please try again in %s.",
 	"wait.one_second":           "1 second",
 	"wait.seconds":              "%d seconds",
@@ -268,6 +298,7 @@ var english = map[string]string{
 	"err.password.is_product_name": "Your password cannot be the name of this service: it is the first thing an attacker tries.",
 	"err.password.is_name":         "Your password cannot be your name: it is easy to guess.",
 	"err.password.is_phone":        "Your password cannot contain your phone number: it is easy to guess.",
+	"err.password.common":          "This password is one of the most common ones, which attackers try first. Choose a less common one, for example a few unrelated words.",
 	"err.password.mismatch":        "The two passwords are different. Type the same new password twice.",
 	"err.password.wrong_current":   "That is not your current password.",
 	"device.title":                 "Connect a device",
@@ -297,7 +328,7 @@ var spanish = map[string]string{
 	"link.start_again": "Empezar de nuevo",
 
 	"field.phone":            "Número de teléfono",
-	"field.phone.hint":       "Tu número de móvil, por ejemplo +34 612 34 56 78, o en el formato habitual de tu país.",
+	"field.phone.hint":       "Tu número de móvil, por ejemplo %s, o en el formato habitual de tu país.",
 	"field.password":         "Contraseña",
 	"field.new_password":     "Contraseña nueva",
 	"field.confirm_password": "Escribe de nuevo la contraseña nueva",
@@ -383,7 +414,7 @@ var spanish = map[string]string{
 	"account.app_since":    "Desde %s",
 	"account.remove":       "Quitar el acceso",
 	"account.sign_out":     "Cerrar sesión",
-	"notice.password":      "Tu contraseña ha cambiado. Se cerró la sesión en tus otros dispositivos.",
+	"notice.password":      "Tu contraseña ha cambiado. Se cerró la sesión en tus otros dispositivos, y las aplicaciones que tenían acceso te pedirán que vuelvas a iniciarla.",
 	"notice.device_out":    "Se cerró la sesión en ese dispositivo.",
 	"notice.app_removed":   "Acceso quitado. La aplicación tendrá que pedirte que inicies sesión de nuevo.",
 	"account.name":         "Tu nombre",
@@ -429,7 +460,12 @@ var spanish = map[string]string{
 	"err.not_found.title":      "Página no encontrada",
 	"err.not_found.text":       "No hay nada en esta dirección. Revisa el enlace o ve a tu cuenta.",
 	"err.flow_gone.title":      "Empieza de nuevo",
-	"err.flow_gone.text":       "Este paso ha caducado. Empieza de nuevo.",
+	"err.flow_gone.text":       "Este paso ya no es válido: caducó (los códigos duran 5 minutos y un inicio de sesión 15), ya se completó o se empezó en otro navegador. Empieza de nuevo desde la página de inicio de sesión; no se cambió nada.",
+	"err.flow_done.title":      "Este paso ya está hecho",
+	"err.flow_done.text":       "Has iniciado sesión. Este paso se completó o caducó, así que no queda nada por hacer aquí.",
+	"err.summary":              "Revisa estos campos:",
+	"login.reauth_as":          "Vuelves a iniciar sesión como",
+	"verify.code_kept":         "El código del SMS es correcto. Ahora escribe un código de recuperación.",
 	"err.logout_refused.title": "No podemos cerrar tu sesión desde este enlace",
 	"err.logout_refused.text":  "La aplicación que te envió aquí hizo una solicitud de cierre de sesión que no podemos aceptar. Tu sesión sigue abierta; puedes cerrarla desde la página de tu cuenta.",
 	"consent.title":            "Permitir acceso",
@@ -451,7 +487,7 @@ var spanish = map[string]string{
 	"logout.stay":              "Mantener la sesión abierta",
 
 	"err.bad_credentials":       "Ese número de teléfono y esa contraseña no coinciden con ninguna cuenta. Revisa ambos e inténtalo de nuevo.",
-	"err.bad_phone":             "Escribe un número de móvil válido, por ejemplo +34 612 34 56 78.",
+	"err.bad_phone":             "Escribe un número de móvil válido, por ejemplo %s.",
 	"err.bad_code":              "Ese código no es correcto o ha caducado. Revisa el último SMS que te enviamos e inténtalo de nuevo.",
 	"err.too_many_tries":        "Demasiados códigos incorrectos. Pide un código nuevo abajo.",
 	"err.undeliverable":         "No podemos enviar SMS a este número. Usa un número de móvil que pueda recibir SMS.",
@@ -464,6 +500,7 @@ var spanish = map[string]string{
 	"limit.sms_paused":          "Ahora no podemos enviar mensajes de texto. Inténtalo de nuevo más tarde.",
 	"limit.sms_factor_disabled": "El inicio de sesión por mensaje de texto está bloqueado en esta cuenta tras demasiados códigos incorrectos. Usa un código de recuperación o contacta con soporte para desbloquearlo.",
 	"limit.sms_country":         "No podemos enviar mensajes de texto a números de este país. Usa un número móvil de un país donde damos servicio.",
+	"limit.sms_country_list":    "No podemos enviar mensajes de texto a números de este país. Damos servicio a números móviles de: %s.",
 	"limit.recovery":            "Se han probado demasiados códigos de recuperación incorrectos en esta cuenta. Inténtalo de nuevo en %s.",
 	"wait.one_second":           "1 segundo",
 	"wait.seconds":              "%d segundos",
@@ -485,6 +522,7 @@ var spanish = map[string]string{
 	"err.password.is_product_name": "Tu contraseña no puede ser el nombre de este servicio: es lo primero que prueba un atacante.",
 	"err.password.is_name":         "Tu contraseña no puede ser tu nombre: es fácil de adivinar.",
 	"err.password.is_phone":        "Tu contraseña no puede contener tu número de teléfono: es fácil de adivinar.",
+	"err.password.common":          "Esta contraseña es de las más comunes, las que los atacantes prueban primero. Elige una menos común, por ejemplo varias palabras sin relación.",
 	"err.password.mismatch":        "Las dos contraseñas son distintas. Escribe la misma contraseña nueva dos veces.",
 	"err.password.wrong_current":   "Esa no es tu contraseña actual.",
 	"device.title":                 "Conectar un dispositivo",

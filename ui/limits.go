@@ -39,6 +39,9 @@ func limitMessage(w http.ResponseWriter, p page, err error) (msg string, status 
 	case errors.Is(err, authflow.ErrSMSFactorDisabled):
 		return p.T("limit.sms_factor_disabled"), http.StatusForbidden, true
 	case errors.Is(err, authflow.ErrSMSCountryNotAllowed):
+		if p.Served != "" {
+			return p.T("limit.sms_country_list", p.Served), http.StatusBadRequest, true
+		}
 		return p.T("limit.sms_country"), http.StatusBadRequest, true
 	}
 	return "", 0, false

@@ -35,20 +35,15 @@ func (u *UI) ChangeName(w http.ResponseWriter, r *http.Request) {
 	typed := r.PostFormValue("name")
 	err := u.core.ChangeName(r.Context(), s.UserID, typed)
 	if err == nil {
+		u.accepted(w, r, nil)
 		seeOther(w, r, "/account?done=name")
 		return
 	}
-	var fe *authflow.FieldError
-	if !errors.As(err, &fe) {
+	p := u.base(r, "account", nil)
+	status, ok := startErrors(w, &p, err)
+	if !ok {
 		u.internalError(w, r, err)
 		return
 	}
-	v, verr := u.accountView(r, s)
-	if verr != nil {
-		u.internalError(w, r, verr)
-		return
-	}
-	v.NameInput = typed
-	v.fail(fe.Field, fieldMessage(v.page, fe))
-	u.render(w, r, http.StatusBadRequest, "account", v)
+	u.refuse(w, r, "/account#name-h", "account-name", "", p, status, map[string]string{"account_name": typed})
 }

@@ -167,11 +167,15 @@ func (u *UI) RecoveryPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := u.codeView(r, f)
-	view.Focus = "recovery_code"
+	status := view.shown(w, u.loadForm(r), "recovery", f.ID)
+	if view.Focus == "" {
+		view.Focus = "recovery_code"
+	}
 	if r.URL.Query().Get("blocked") == "1" {
+		view.Blocked = true
 		view.Notice = view.T("limit.sms_factor_disabled")
 	}
-	u.render(w, r, http.StatusOK, "recovery", view)
+	u.render(w, r, status, "recovery", view)
 }
 
 func (u *UI) Recovery(w http.ResponseWriter, r *http.Request) {
@@ -180,9 +184,10 @@ func (u *UI) Recovery(w http.ResponseWriter, r *http.Request) {
 	}
 	f, res, err := u.core.VerifyRecoveryCode(r.Context(), r.PostFormValue("flow"), r.PostFormValue("recovery_code"))
 	if err != nil {
-		u.codeError(w, r, f, "recovery_code", "err.bad_recovery", err)
+		u.codeError(w, r, f, "recovery_code", "err.bad_recovery", err, nil)
 		return
 	}
+	u.accepted(w, r, nil)
 	r, ok := u.rotateAfterStep(w, r, "") // binding.go
 	if !ok {
 		return

@@ -32,11 +32,16 @@ func (u *UI) ForgotPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := forgotPage{page: u.base(r, "reset", a), AuthRequestID: id, Recovery: u.core.ResetNeedsRecoveryCode()}
-	view.Focus = "phone"
-	if a != nil {
+	st := u.loadForm(r)
+	status := view.shown(w, st, "forgot", id)
+	view.Phone = st.Values["phone"]
+	if a != nil && a.LoginHint != "" && view.Phone == "" {
 		view.Phone = a.LoginHint
 	}
-	u.render(w, r, http.StatusOK, "forgot", view)
+	if view.Focus == "" {
+		view.Focus = "phone"
+	}
+	u.render(w, r, status, "forgot", view)
 }
 
 func (u *UI) Forgot(w http.ResponseWriter, r *http.Request) {
@@ -49,30 +54,20 @@ func (u *UI) Forgot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	phoneInput := r.PostFormValue("phone")
+	kept := map[string]string{"phone": phoneInput}
 	f, err := u.core.StartReset(r.Context(), u.lang(r, a), phoneInput, id)
 	if err != nil {
-		view := forgotPage{page: u.base(r, "reset", a), AuthRequestID: id, Phone: phoneInput, Recovery: u.core.ResetNeedsRecoveryCode()}
-		status := http.StatusBadRequest
-		msg, limitStatus, limited := limitMessage(w, view.page, err)
-		switch {
-		case limited: // the SMS limits, for a number with or without an account alike
-			view.FormError, status = msg, limitStatus
-			if errors.Is(err, authflow.ErrSMSCountryNotAllowed) {
-				view.fail("phone", msg)
-			}
-		case errors.Is(err, authflow.ErrInvalidPhone):
-			view.fail("phone", view.T("err.bad_phone"))
-		case errors.Is(err, authflow.ErrSMSUndeliverable):
-			view.fail("phone", view.T("err.undeliverable"))
-		case errors.Is(err, authflow.ErrSMSUnavailable):
-			view.FormError, status = view.T("err.sms_unavailable"), http.StatusServiceUnavailable
-		default:
+		view := forgotPage{page: u.base(r, "reset", a), AuthRequestID: id}
+		// The SMS limits apply to a number with or without an account alike.
+		status, ok := startErrors(w, &view.page, err)
+		if !ok {
 			u.internalError(w, r, err)
 			return
 		}
-		u.render(w, r, status, "forgot", view)
+		u.refuse(w, r, withAuthRequest("/forgot", id), "forgot", id, view.page, status, kept)
 		return
 	}
+	u.accepted(w, r, kept)
 	seeOther(w, r, "/forgot/verify?flow="+url.QueryEscape(f.ID))
 }
 
@@ -82,25 +77,39 @@ func (u *UI) VerifyPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := u.codeView(r, f)
-	if r.URL.Query().Get("resent") == "1" {
+	st := u.loadForm(r)
+	status := view.shown(w, st, "verify", f.ID)
+	if view.Recovery && st.Secret != nil && st.Secret.Flow == f.ID {
+		// The texted code was right: only the recovery code is asked for again.
+		view.CodeKept = true
+		if view.Focus == "" || view.Focus == "code" {
+			view.Focus = "recovery_code"
+		}
+	}
+	if r.URL.Query().Get("resent") == "1" && status == http.StatusOK {
 		view.Notice = view.T("notice.resent")
 	}
-	u.render(w, r, http.StatusOK, "verify", view)
+	u.render(w, r, status, "verify", view)
 }
 
 func (u *UI) Verify(w http.ResponseWriter, r *http.Request) {
 	if !u.postForm(w, r, "reset") {
 		return
 	}
-	f, err := u.core.VerifyReset(r.Context(), r.PostFormValue("flow"), r.PostFormValue("code"), r.PostFormValue("recovery_code"))
+	id, code := r.PostFormValue("flow"), r.PostFormValue("code")
+	if st := u.loadForm(r); code == "" && st.Secret != nil && st.Secret.Flow == id {
+		code = st.Secret.Code // the texted code found right before, kept sealed (formstate.go)
+	}
+	f, err := u.core.VerifyReset(r.Context(), id, code, r.PostFormValue("recovery_code"))
 	if err != nil {
 		key := "err.bad_code"
 		if u.core.ResetNeedsRecoveryCode() {
 			key = "err.reset_codes"
 		}
-		u.codeError(w, r, f, "code", key, err)
+		u.codeError(w, r, f, "code", key, err, &keptSecret{Flow: f.ID, Code: code})
 		return
 	}
+	u.accepted(w, r, nil)
 	if _, ok := u.rotateAfterStep(w, r, f.ID); !ok { // binding.go
 		return
 	}
@@ -127,8 +136,12 @@ func (u *UI) NewPasswordPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := newPasswordPage{page: u.base(r, "reset", u.authRequestOf(r, f.AuthRequestID)), FlowID: f.ID}
-	view.Focus = "password"
-	u.render(w, r, http.StatusOK, "newpw", view)
+	view.NewPass = true
+	status := view.shown(w, u.loadForm(r), "newpw", f.ID)
+	if view.Focus == "" {
+		view.Focus = "password"
+	}
+	u.render(w, r, status, "newpw", view)
 }
 
 func (u *UI) NewPassword(w http.ResponseWriter, r *http.Request) {
@@ -142,21 +155,21 @@ func (u *UI) NewPassword(w http.ResponseWriter, r *http.Request) {
 	authRequestID, err := u.core.CompleteReset(r.Context(), u.lang(r, u.authRequestOf(r, f.AuthRequestID)), f.ID,
 		r.PostFormValue("password"), r.PostFormValue("password_confirm"))
 	if err != nil {
-		var fe *authflow.FieldError
-		if !errors.As(err, &fe) {
-			if errors.Is(err, authflow.ErrFlowNotFound) {
-				u.flowGone(w, r)
-				return
-			}
-			u.internalError(w, r, err)
-			return
-		}
 		view := newPasswordPage{page: u.base(r, "reset", u.authRequestOf(r, f.AuthRequestID)), FlowID: f.ID}
-		view.fail(fe.Field, fieldMessage(view.page, fe))
-		u.render(w, r, http.StatusBadRequest, "newpw", view)
+		status, ok := startErrors(w, &view.page, err)
+		switch {
+		case errors.Is(err, authflow.ErrFlowNotFound):
+			u.flowGone(w, r)
+		case !ok:
+			u.internalError(w, r, err)
+		default:
+			u.refuse(w, r, "/forgot/password?flow="+url.QueryEscape(f.ID), "newpw", f.ID, view.page, status, nil)
+		}
 		return
 	}
 	// Every session of the account has ended, this browser's too: never an automatic sign-in.
+	// The phone number typed at the start of the reset stays for the sign-in.
+	u.accepted(w, r, nil)
 	http.SetCookie(w, u.cookie(u.session, "", -time.Second))
 	target := "/login?reset=1"
 	if authRequestID != "" {

@@ -19,6 +19,8 @@ type loginPage struct {
 	page
 	AuthRequestID string
 	Phone         string
+	Reauth        bool   // a sign-in again of the signed-in person: the phone is theirs
+	MaskedPhone   string // the signed-in person's number, shown on the sign-in again page
 }
 
 type registerPage struct {
@@ -37,6 +39,8 @@ type codePage struct {
 	Action      string // where the code is posted: /code or /forgot/verify
 	Resend      string // where a new code is asked for
 	Recovery    bool   // the reset also asks for a recovery code
+	CodeKept    bool   // the reset's texted code was right and is kept: only the recovery code is asked for
+	Blocked     bool   // texted codes are blocked for the account: only a recovery code can finish
 }
 
 func (u *UI) parseForm(w http.ResponseWriter, r *http.Request) bool {
@@ -73,6 +77,7 @@ func (u *UI) LoginPage(w http.ResponseWriter, r *http.Request) {
 	id := q.Get("authRequestID")
 	reauth := q.Get("reauth") == "1"
 	var a *authflow.AuthRequest
+	s, signedIn := u.core.Session(r.Context())
 	if id != "" {
 		step, err := u.core.ResumeAuthRequest(r.Context(), id)
 		switch {
@@ -87,14 +92,32 @@ func (u *UI) LoginPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a = u.authRequestOf(r, id)
-	} else if _, signedIn := u.core.Session(r.Context()); signedIn && !reauth {
+	} else if signedIn && !reauth {
 		seeOther(w, r, "/account")
 		return
 	}
 	view := loginPage{page: u.base(r, "login", a), AuthRequestID: id}
-	view.Focus = "phone"
-	if a != nil {
+	st := u.loadForm(r)
+	form := "login"
+	if reauth {
+		form = "reauth"
+	}
+	status := view.shown(w, st, form, id)
+	view.Phone = st.Values["phone"]
+	if a != nil && a.LoginHint != "" {
 		view.Phone = a.LoginHint
+	}
+	if reauth && signedIn && id == "" {
+		// The sign-in again page is the signed-in person's: their number, no new account.
+		acct, err := u.core.Account(r.Context(), s)
+		if err != nil {
+			u.internalError(w, r, err)
+			return
+		}
+		view.Reauth, view.Phone, view.MaskedPhone = true, acct.Phone, acct.MaskedPhone
+	}
+	if view.Focus == "" {
+		view.Focus = "phone"
 		if view.Phone != "" {
 			view.Focus = "password"
 		}
@@ -105,7 +128,7 @@ func (u *UI) LoginPage(w http.ResponseWriter, r *http.Request) {
 	case reauth:
 		view.Notice = view.T("login.reauth")
 	}
-	u.render(w, r, http.StatusOK, "login", view)
+	u.render(w, r, status, "login", view)
 }
 
 func (u *UI) Login(w http.ResponseWriter, r *http.Request) {
@@ -113,16 +136,22 @@ func (u *UI) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PostFormValue("authRequestID")
+	form, back := "login", withAuthRequest("/login", id)
+	if r.PostFormValue("reauth") == "1" && id == "" {
+		form, back = "reauth", "/login?reauth=1"
+	}
 	a, ok := u.authRequest(w, r, id)
 	if !ok {
 		return
 	}
 	phoneInput := r.PostFormValue("phone")
+	kept := map[string]string{"phone": phoneInput}
 	flow, err := u.core.StartLogin(r.Context(), u.lang(r, a), phoneInput, r.PostFormValue("password"), id)
 	if errors.Is(err, authflow.ErrSMSFactorDisabled) && flow.ID != "" {
 		// The password is right but texted codes are blocked: only a recovery code can finish.
 		// A password step like any other: the binding gets a new value (SES-02).
 		u.endBrowserSession(w, r)
+		u.accepted(w, r, kept)
 		if _, ok := u.rotateAfterStep(w, r, flow.ID); !ok { // binding.go
 			return
 		}
@@ -138,8 +167,9 @@ func (u *UI) Login(w http.ResponseWriter, r *http.Request) {
 			view.FormError, status = msg, limitStatus
 		case errors.Is(err, authflow.ErrInvalidCredentials):
 			view.FormError, view.Focus, status = view.T("err.bad_credentials"), "phone", http.StatusUnauthorized
+			view.ErrorFor = []string{"phone", "password"}
 		case errors.Is(err, authflow.ErrInvalidPhone):
-			view.fail("phone", view.T("err.bad_phone"))
+			view.fail("phone", view.T("err.bad_phone", view.Example))
 		case errors.Is(err, authflow.ErrSMSUndeliverable):
 			view.fail("phone", view.T("err.undeliverable"))
 		case errors.Is(err, authflow.ErrSMSUnavailable):
@@ -148,9 +178,10 @@ func (u *UI) Login(w http.ResponseWriter, r *http.Request) {
 			u.internalError(w, r, err)
 			return
 		}
-		u.render(w, r, status, "login", view)
+		u.refuse(w, r, back, form, id, view.page, status, kept)
 		return
 	}
+	u.accepted(w, r, kept)
 	// The password step succeeded: whatever session this browser had ends now, so that a
 	// half-finished sign-in leaves no signed-in session behind (SES-02, SES-03). The next session
 	// is created, with a new value, only after the code.
@@ -179,11 +210,53 @@ func (u *UI) RegisterPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := registerPage{page: u.base(r, "register", a), AuthRequestID: id}
-	view.Focus = "name"
-	if a != nil {
+	st := u.loadForm(r)
+	status := view.shown(w, st, "register", id)
+	view.Name, view.Phone = st.Values["name"], st.Values["phone"]
+	if a != nil && a.LoginHint != "" && view.Phone == "" {
 		view.Phone = a.LoginHint
 	}
-	u.render(w, r, http.StatusOK, "register", view)
+	if view.Focus == "" {
+		view.Focus = "name"
+	}
+	u.render(w, r, status, "register", view)
+}
+
+// startErrors puts on p the messages of a refused first step (sign-in, registration, reset):
+// every refused field of a joined error at once. ok is false for an error no page explains.
+func startErrors(w http.ResponseWriter, p *page, err error) (status int, ok bool) {
+	status = http.StatusBadRequest
+	parts := []error{err}
+	if j, isJoin := err.(interface{ Unwrap() []error }); isJoin {
+		parts = j.Unwrap()
+	}
+	for _, e := range parts {
+		var fe *authflow.FieldError
+		msg, limitStatus, limited := limitMessage(w, *p, e)
+		switch {
+		case limited && errors.Is(e, authflow.ErrSMSCountryNotAllowed):
+			p.fail("phone", msg) // beside the field only: never twice
+		case limited:
+			p.FormError, status = msg, limitStatus
+		case errors.As(e, &fe):
+			p.fail(fe.Field, fieldMessage(*p, fe))
+		case errors.Is(e, authflow.ErrInvalidPhone):
+			p.fail("phone", p.T("err.bad_phone", p.Example))
+		case errors.Is(e, authflow.ErrSMSUndeliverable):
+			p.fail("phone", p.T("err.undeliverable"))
+		case errors.Is(e, authflow.ErrSMSUnavailable):
+			p.FormError, status = p.T("err.sms_unavailable"), http.StatusServiceUnavailable
+		default:
+			if len(parts) == 1 {
+				return 0, false
+			}
+			// A part of a wrapped error that says nothing more (the phone library's reason).
+		}
+	}
+	if len(p.errs) == 0 && p.FormError == "" {
+		return 0, false
+	}
+	return status, true
 }
 
 // fieldMessage is the page's message for a refused field.
@@ -224,33 +297,19 @@ func (u *UI) Register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, phoneInput := r.PostFormValue("name"), r.PostFormValue("phone")
+	kept := map[string]string{"name": name, "phone": phoneInput}
 	flow, err := u.core.StartRegistration(r.Context(), u.lang(r, a), name, phoneInput, r.PostFormValue("password"), id)
 	if err != nil {
-		view := registerPage{page: u.base(r, "register", a), AuthRequestID: id, Name: name, Phone: phoneInput}
-		status := http.StatusBadRequest
-		var fe *authflow.FieldError
-		msg, limitStatus, limited := limitMessage(w, view.page, err)
-		switch {
-		case limited:
-			view.FormError, status = msg, limitStatus
-			if errors.Is(err, authflow.ErrSMSCountryNotAllowed) {
-				view.fail("phone", msg)
-			}
-		case errors.As(err, &fe):
-			view.fail(fe.Field, fieldMessage(view.page, fe))
-		case errors.Is(err, authflow.ErrInvalidPhone):
-			view.fail("phone", view.T("err.bad_phone"))
-		case errors.Is(err, authflow.ErrSMSUndeliverable):
-			view.fail("phone", view.T("err.undeliverable"))
-		case errors.Is(err, authflow.ErrSMSUnavailable):
-			view.FormError, status = view.T("err.sms_unavailable"), http.StatusServiceUnavailable
-		default:
+		view := registerPage{page: u.base(r, "register", a), AuthRequestID: id}
+		status, ok := startErrors(w, &view.page, err)
+		if !ok {
 			u.internalError(w, r, err)
 			return
 		}
-		u.render(w, r, status, "register", view)
+		u.refuse(w, r, withAuthRequest("/register", id), "register", id, view.page, status, kept)
 		return
 	}
+	u.accepted(w, r, kept)
 	if _, ok := u.rotateAfterStep(w, r, flow.ID); !ok { // binding.go
 		return
 	}
@@ -278,9 +337,18 @@ func (u *UI) codeView(r *http.Request, f authflow.FlowView) codePage {
 	return v
 }
 
+// flowGone says that the step's flow is over: expired, finished, or started in another
+// browser; for a signed-in browser that it is done.
 func (u *UI) flowGone(w http.ResponseWriter, r *http.Request) {
 	p := u.base(r, "", nil)
-	u.render(w, r, http.StatusBadRequest, "message", messagePage{
+	if _, signedIn := u.core.Session(r.Context()); signedIn {
+		u.showMessage(w, r, http.StatusBadRequest, messagePage{
+			page: p, Title: p.T("err.flow_done.title"), Message: p.T("err.flow_done.text"),
+			LinkURL: "/account", LinkText: p.T("link.account"),
+		})
+		return
+	}
+	u.showMessage(w, r, http.StatusBadRequest, messagePage{
 		page: p, Title: p.T("err.flow_gone.title"), Message: p.T("err.flow_gone.text"),
 		LinkURL: "/login", LinkText: p.T("link.start_again"),
 	})
@@ -307,42 +375,53 @@ func (u *UI) CodePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := u.codeView(r, f)
-	if r.URL.Query().Get("resent") == "1" {
+	status := view.shown(w, u.loadForm(r), "code", f.ID)
+	if r.URL.Query().Get("resent") == "1" && status == http.StatusOK {
 		view.Notice = view.T("notice.resent")
 	}
-	u.render(w, r, http.StatusOK, "code", view)
+	u.render(w, r, status, "code", view)
 }
 
-// codeError renders the code page again with the error of a refused code.
-func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f authflow.FlowView, field, badKey string, err error) {
+// codeError keeps the error of a refused code for the page that asks for it again (the code,
+// recovery or reset page of the flow) and sends the browser there. keep, when not nil, is a
+// reset's texted code that was right.
+func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f authflow.FlowView, field, badKey string, err error, keep *keptSecret) {
+	if errors.Is(err, authflow.ErrFlowNotFound) || f.ID == "" {
+		u.flowGone(w, r)
+		return
+	}
 	view := u.codeView(r, f)
+	view.Focus = ""
 	status := http.StatusBadRequest
 	msg, limitStatus, limited := limitMessage(w, view.page, err)
 	switch {
 	case limited:
-		view.FormError, status, view.Focus = msg, limitStatus, ""
+		view.FormError, status = msg, limitStatus
+	case keep != nil && errors.Is(err, authflow.ErrWrongRecoveryCode):
+		view.fail("recovery_code", view.T("err.bad_recovery"))
 	case errors.Is(err, authflow.ErrInvalidCode):
 		view.fail(field, view.T(badKey))
 	case errors.Is(err, authflow.ErrTooManyAttempts):
 		view.FormError = view.T("err.too_many_tries")
-		view.Focus = ""
 	case errors.Is(err, authflow.ErrSMSUnavailable): // Twilio Verify could not check the code
-		view.FormError, view.Focus, status = view.T("err.sms_unavailable"), "", http.StatusServiceUnavailable
-	case errors.Is(err, authflow.ErrFlowNotFound):
-		u.flowGone(w, r)
-		return
+		view.FormError, status = view.T("err.sms_unavailable"), http.StatusServiceUnavailable
 	default:
 		u.internalError(w, r, err)
 		return
 	}
-	name := "code"
+	form, target := "code", "/code?flow="+url.QueryEscape(f.ID)
 	switch {
 	case f.Kind == authflow.FlowReset:
-		name = "verify"
+		form, target = "verify", "/forgot/verify?flow="+url.QueryEscape(f.ID)
 	case field == "recovery_code":
-		name = "recovery"
+		form, target = "recovery", "/code/recovery?flow="+url.QueryEscape(f.ID)
 	}
-	u.render(w, r, status, name, view)
+	u.refuse(w, r, target, form, f.ID, view.page, status, nil, func(st *formState) {
+		st.Secret = nil
+		if keep != nil && errors.Is(err, authflow.ErrWrongRecoveryCode) {
+			st.Secret = keep
+		}
+	})
 }
 
 func (u *UI) Code(w http.ResponseWriter, r *http.Request) {
@@ -351,9 +430,10 @@ func (u *UI) Code(w http.ResponseWriter, r *http.Request) {
 	}
 	f, res, err := u.core.VerifyCode(r.Context(), r.PostFormValue("flow"), r.PostFormValue("code"))
 	if err != nil {
-		u.codeError(w, r, f, "code", "err.bad_code", err)
+		u.codeError(w, r, f, "code", "err.bad_code", err, nil)
 		return
 	}
+	u.accepted(w, r, nil)
 	r, ok := u.rotateAfterStep(w, r, "") // binding.go
 	if !ok {
 		return
@@ -384,9 +464,9 @@ func (u *UI) Resend(w http.ResponseWriter, r *http.Request) {
 	if !u.parseForm(w, r) {
 		return
 	}
-	purpose, page, again := "code", "/code", "/code?flow="
+	purpose, form, again := "code", "code", "/code?flow="
 	if r.URL.Path == "/forgot/resend" {
-		purpose, page, again = "reset", "/forgot/verify", "/forgot/verify?flow="
+		purpose, form, again = "reset", "verify", "/forgot/verify?flow="
 	}
 	if !u.checkCSRF(r, purpose) {
 		u.forbidden(w, r)
@@ -394,7 +474,7 @@ func (u *UI) Resend(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PostFormValue("flow")
 	kinds := []authflow.FlowKind{authflow.FlowLogin, authflow.FlowRegister}
-	if page == "/forgot/verify" {
+	if form == "verify" {
 		kinds = []authflow.FlowKind{authflow.FlowReset}
 	}
 	cur, err := u.core.Flow(r.Context(), id, kinds...)
@@ -404,6 +484,7 @@ func (u *UI) Resend(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := u.core.Resend(r.Context(), u.lang(r, u.authRequestOf(r, cur.AuthRequestID)), id)
 	if err == nil {
+		u.accepted(w, r, nil) // a kept texted code is the old one: forget it
 		seeOther(w, r, again+url.QueryEscape(f.ID)+"&resent=1")
 		return
 	}
@@ -421,7 +502,7 @@ func (u *UI) Resend(w http.ResponseWriter, r *http.Request) {
 		view.FormError, status = msg, limitStatus
 	case errors.As(err, &soon):
 		secs := int(soon.RetryAfter.Round(time.Second).Seconds())
-		view.FormError, view.ResendIn, status = view.T("err.resend_wait", secs), secs, http.StatusTooManyRequests
+		view.FormError, status = view.T("err.resend_wait", secs), http.StatusTooManyRequests
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	case errors.Is(err, authflow.ErrSMSUndeliverable):
 		view.FormError = view.T("err.undeliverable")
@@ -431,11 +512,7 @@ func (u *UI) Resend(w http.ResponseWriter, r *http.Request) {
 		u.internalError(w, r, err)
 		return
 	}
-	name := "code"
-	if cur.Kind == authflow.FlowReset {
-		name = "verify"
-	}
-	u.render(w, r, status, name, view)
+	u.refuse(w, r, again+url.QueryEscape(cur.ID), form, cur.ID, view.page, status, nil)
 }
 
 func (u *UI) Logout(w http.ResponseWriter, r *http.Request) {
@@ -448,6 +525,7 @@ func (u *UI) Logout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, u.cookie(u.session, "", -time.Second))
 	http.SetCookie(w, u.cookie(u.reveal, "", -time.Second))
+	u.clearForm(w)
 	w.Header().Set("Clear-Site-Data", `"cookies"`)
 	seeOther(w, r, "/logged-out")
 }

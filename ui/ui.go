@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,8 +44,12 @@ type Config struct {
 	Secure      bool   // the issuer is https: cookies get Secure and the __Host- prefix
 	LogoURL     string // an https:// or data:image/ URL of the product's logo; empty: an inline mark
 	AccentColor string // "#rrggbb" (checked by CheckAccentColor); empty: the default blue
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// DefaultRegion is the region of national phone numbers; SMSCountries the regions codes may
+	// be texted to (empty or "*": any). The pages' example numbers are of these (countries.go).
+	DefaultRegion string
+	SMSCountries  []string
+	Now           func() time.Time
+	Logger        *slog.Logger
 }
 
 // UI holds the page handlers.
@@ -55,10 +60,12 @@ type UI struct {
 	pages     map[string]*template.Template
 	csrfKey   []byte
 	revealKey []byte // seals recovery codes in the reveal cookie (recovery.go)
+	formKey   []byte // seals the form state cookie (formstate.go)
 	browser   string // cookie names
 	session   string
 	reveal    string
 	brandCSS  []byte
+	countries countries
 	imgSrc    string // the logo's origin for the CSP, when it is not ours
 }
 
@@ -91,8 +98,13 @@ func New(ctx context.Context, cfg Config, core Core, callback func(context.Conte
 	if err != nil {
 		return nil, fmt.Errorf("reveal key: %w", err)
 	}
-	u := &UI{cfg: cfg, core: core, callback: callback, csrfKey: key, revealKey: revealKey,
-		pages: map[string]*template.Template{}, brandCSS: brandCSS(cfg.AccentColor), imgSrc: imgSrc}
+	formKey, err := core.SharedSecret(ctx, "ui-form-aead")
+	if err != nil {
+		return nil, fmt.Errorf("form key: %w", err)
+	}
+	u := &UI{cfg: cfg, core: core, callback: callback, csrfKey: key, revealKey: revealKey, formKey: formKey,
+		pages: map[string]*template.Template{}, brandCSS: brandCSS(cfg.AccentColor), imgSrc: imgSrc,
+		countries: newCountries(cfg.SMSCountries, cfg.DefaultRegion)}
 	u.browser, u.session, u.reveal = "otpidp-browser", "otpidp-session", "otpidp-reveal"
 	if cfg.Secure {
 		u.browser, u.session, u.reveal = "__Host-otpidp-browser", "__Host-otpidp-session", "__Host-otpidp-reveal"
@@ -203,8 +215,41 @@ type page struct {
 	LogoURL    string
 	Notice     string            // a confirmation shown at the top (role=status)
 	FormError  string            // an error that belongs to no one field (role=alert)
+	ErrorFor   []string          // the fields FormError is about (they get aria-invalid)
 	Errors     map[string]string // field name → message, shown next to the field
 	Focus      string            // the field that gets autofocus: the first with an error
+	NewPass    bool              // the page's "password" field is a new password (its label)
+	Example    string            // an example phone number of a served country
+	Served     string            // the countries served, in the page's language ("" for any)
+	errs       []fieldError      // Errors in the order of the form
+}
+
+// fieldLabels are the catalog keys of the fields' labels, for the error summary.
+var fieldLabels = map[string]string{
+	"name": "field.name", "phone": "field.phone", "password": "field.password",
+	"password_confirm": "field.confirm_password", "current_password": "field.current_password",
+	"code": "field.code", "recovery_code": "field.recovery_code", "user_code": "device.field",
+}
+
+// summaryItem is one line of the error summary: a link to a field that has an error.
+type summaryItem struct{ Field, Label string }
+
+// Summary lists the fields with an error, in the form's order, for the summary at the top
+// (each links to its field; the message itself is beside the field only).
+func (p page) Summary() []summaryItem {
+	var items []summaryItem
+	for _, e := range p.errs {
+		key := fieldLabels[e.Field]
+		if e.Field == "password" && p.NewPass {
+			key = "field.new_password"
+		}
+		label := e.Field
+		if key != "" {
+			label = p.T(key)
+		}
+		items = append(items, summaryItem{Field: e.Field, Label: label})
+	}
+	return items
 }
 
 // T returns the catalog's message key in the page's language.
@@ -215,8 +260,12 @@ func (p page) T(key string, args ...any) string { return translate(p.Lang, key, 
 func (p page) A(field string, hints ...string) template.HTMLAttr {
 	var b strings.Builder
 	ids := hints
-	if p.Errors[field] != "" {
+	switch {
+	case p.Errors[field] != "":
 		ids = append([]string{field + "-error"}, hints...)
+		b.WriteString(` aria-invalid="true"`)
+	case p.FormError != "" && slices.Contains(p.ErrorFor, field):
+		ids = append([]string{"form-error"}, hints...)
 		b.WriteString(` aria-invalid="true"`)
 	}
 	if len(ids) > 0 {
@@ -235,6 +284,15 @@ func (p *page) fail(field, msg string) {
 	}
 	if _, ok := p.Errors[field]; !ok && (p.Focus == "" || p.Errors[p.Focus] == "") {
 		p.Focus = field
+	}
+	if _, ok := p.Errors[field]; ok {
+		for i := range p.errs {
+			if p.errs[i].Field == field {
+				p.errs[i].Msg = msg
+			}
+		}
+	} else {
+		p.errs = append(p.errs, fieldError{Field: field, Msg: msg})
 	}
 	p.Errors[field] = msg
 }
@@ -295,7 +353,9 @@ func (u *UI) t(r *http.Request, key string, args ...any) string {
 // base is the common data of a page whose forms post with purpose, serving the authorization
 // request a (nil when none).
 func (u *UI) base(r *http.Request, purpose string, a *authflow.AuthRequest) page {
-	p := page{Product: u.cfg.ProductName, Nonce: reqinfo.From(r.Context()).Nonce, Lang: u.lang(r, a), LogoURL: u.cfg.LogoURL}
+	p := page{Product: u.cfg.ProductName, Nonce: reqinfo.From(r.Context()).Nonce, Lang: u.lang(r, a), LogoURL: u.cfg.LogoURL,
+		Example: u.countries.example}
+	p.Served = u.countries.served(p.Lang)
 	if purpose != "" {
 		p.CSRF = u.csrfToken(r, purpose)
 	}
@@ -340,10 +400,28 @@ func (u *UI) renderMessage(w http.ResponseWriter, r *http.Request, status int, t
 		u.cfg.Logger.ErrorContext(r.Context(), "page error", "reference", ref, "path", r.URL.Path, "error", err)
 	}
 	p := u.base(r, "", nil)
-	u.render(w, r, status, "message", messagePage{
+	u.showMessage(w, r, status, messagePage{
 		page: p, Title: p.T(titleKey), Message: p.T(textKey), Reference: ref,
 		LinkURL: "/account", LinkText: p.T("link.account"),
 	})
+}
+
+// showMessage renders a message page; answering a POST, it keeps the message and sends the
+// browser to GET /message instead (Post/Redirect/Get, formstate.go).
+func (u *UI) showMessage(w http.ResponseWriter, r *http.Request, status int, m messagePage, edit ...func(*formState)) {
+	if r.Method != http.MethodPost {
+		u.render(w, r, status, "message", m)
+		return
+	}
+	st := u.loadForm(r)
+	for _, e := range edit {
+		e(&st)
+	}
+	st.Form, st.Key, st.Status, st.FormError, st.Errors, st.Focus = "message", "", status, "", nil, ""
+	st.Retry = w.Header().Get("Retry-After")
+	st.Message = &messageState{Title: m.Title, Text: m.Message, Reference: m.Reference, LinkURL: m.LinkURL, LinkText: m.LinkText}
+	u.saveForm(w, st)
+	seeOther(w, r, "/message")
 }
 
 func (u *UI) internalError(w http.ResponseWriter, r *http.Request, err error) {

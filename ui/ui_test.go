@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/provider/authflow"
 	"github.com/otpidp/otpidp/provider/signin"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage/sqlite"
@@ -217,22 +218,33 @@ var (
 	verbRE        = regexp.MustCompile(`%[a-z]`)
 )
 
-// TestCatalogs: both languages have the same keys with the same format verbs, and every key the
-// templates and handlers use exists.
+// TestCatalogs: every language has every key of every other with the same format verbs, the
+// languages Languages lists are the catalogs', and every key the templates and handlers use
+// exists.
 func TestCatalogs(t *testing.T) {
-	for k, en := range english {
-		es, ok := spanish[k]
-		if !ok {
-			t.Errorf("Spanish lacks %q", k)
-			continue
-		}
-		if !slices.Equal(verbRE.FindAllString(en, -1), verbRE.FindAllString(es, -1)) {
-			t.Errorf("%q: verbs differ: %q vs %q", k, en, es)
+	if got := Languages(); len(got) != len(catalogs) || got[0] != "en" {
+		t.Errorf("Languages() = %v, catalogs %d", got, len(catalogs))
+	}
+	for _, l := range Languages() {
+		if catalogs[l] == nil {
+			t.Errorf("Languages() lists %q, which has no catalog", l)
 		}
 	}
-	for k := range spanish {
-		if _, ok := english[k]; !ok {
-			t.Errorf("English lacks %q", k)
+	for la, a := range catalogs {
+		for lb, b := range catalogs {
+			if la == lb {
+				continue
+			}
+			for k, va := range a {
+				vb, ok := b[k]
+				if !ok {
+					t.Errorf("%s lacks %q (in %s)", lb, k, la)
+					continue
+				}
+				if !slices.Equal(verbRE.FindAllString(va, -1), verbRE.FindAllString(vb, -1)) {
+					t.Errorf("%q: verbs differ: %s %q vs %s %q", k, la, va, lb, vb)
+				}
+			}
 		}
 	}
 	used := map[string]bool{}
@@ -249,7 +261,7 @@ func TestCatalogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"ui.go", "signin.go", "recovery.go", "reset.go", "account.go", "protocol.go"} {
+	for _, f := range []string{"ui.go", "signin.go", "recovery.go", "reset.go", "account.go", "protocol.go", "device.go", "limits.go", "profile.go", "consent.go", "formstate.go"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -269,8 +281,37 @@ func TestCatalogs(t *testing.T) {
 	}
 	delete(used, "key") // the doc comment's example
 	for k := range used {
-		if _, ok := english[k]; !ok {
+		if _, ok := english[k]; !ok && (english[k+".title"] == "" || english[k+".text"] == "") {
 			t.Errorf("key %q is used but not in the catalog", k)
+		}
+	}
+}
+
+// TestFieldMessagesTranslated: every refusal of a field the core can give has its message in
+// every language (the page never falls back to the core's English sentence).
+func TestFieldMessagesTranslated(t *testing.T) {
+	type fr struct {
+		field  string
+		reason authflow.Reason
+	}
+	var cases []fr
+	for _, r := range []authflow.Reason{authflow.ReasonRequired, authflow.ReasonTooLong, authflow.ReasonInvalidEncoding, authflow.ReasonControlCharacters} {
+		cases = append(cases, fr{authflow.FieldName, r})
+	}
+	for _, r := range []authflow.Reason{authflow.ReasonRequired, authflow.ReasonTooShort, authflow.ReasonTooLong, authflow.ReasonInvalidEncoding,
+		authflow.ReasonIsProductName, authflow.ReasonIsName, authflow.ReasonIsPhone, authflow.ReasonContainsPhone, authflow.ReasonCommon} {
+		cases = append(cases, fr{authflow.FieldPassword, r})
+	}
+	cases = append(cases, fr{authflow.FieldPasswordConfirm, authflow.ReasonMismatch}, fr{authflow.FieldCurrentPassword, authflow.ReasonWrongCurrent},
+		fr{authflow.FieldCurrentPassword, authflow.ReasonRequired})
+	for _, c := range cases {
+		fe := &authflow.FieldError{Field: c.field, Reason: c.reason}
+		en := fieldMessage(page{Lang: "en"}, fe)
+		for _, lang := range Languages() {
+			msg := fieldMessage(page{Lang: lang}, fe)
+			if msg == fe.Message() && fe.Message() != en || (lang != "en" && msg == en) {
+				t.Errorf("%s/%s in %s: %q is not the catalog's own message", c.field, c.reason, lang, msg)
+			}
 		}
 	}
 }
@@ -390,4 +431,5 @@ func mountPages(r chi.Router, u *UI) {
 	r.Post("/account/apps/remove", u.RemoveApp)
 	r.Post("/logout", u.Logout)
 	r.Get("/logged-out", u.LoggedOut)
+	r.Get("/message", u.MessagePage)
 }

@@ -11,20 +11,27 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/coreos/go-oidc/v3/oidc"
+	zitadelrp "github.com/zitadel/oidc/v3/pkg/client/rp"
 	"golang.org/x/oauth2"
 
 	"github.com/otpidp/otpidp/provider"
+	"github.com/otpidp/otpidp/provider/phone"
 	"github.com/otpidp/otpidp/storage/sqlite"
+	"github.com/otpidp/otpidp/ui"
 )
 
 // The browser test drives headless Chromium (chromedp) through the pages as a person on a phone
@@ -155,17 +162,58 @@ func startApp(t *testing.T, ts *testServer) *testApp {
 	return app
 }
 
-// session is one browser tab and what the test knows about it.
-type session struct {
-	t         *testing.T
-	ctx       context.Context
-	issuer    string
-	axe       string
-	dir       string
-	n         int
-	pages     map[string]bool
+// ---- the browser and its tabs ----
+
+// browserRun is the one Chromium the test drives, shared by its tabs, and what they found.
+type browserRun struct {
+	t   *testing.T
+	ctx context.Context // the browser
+	axe string
+	dir string
+
+	mu        sync.Mutex
+	shots     map[string][]*sheetTile // "en-phone" → the screenshots, in order
+	tiles     sync.WaitGroup          // shrinking screenshots into tiles
 	violation []string
 }
+
+// addTile shrinks a screenshot into a tile of the sheet key, meanwhile the test goes on.
+func (b *browserRun) addTile(key string, png []byte, factor int) {
+	tile := &sheetTile{}
+	b.mu.Lock()
+	b.shots[key] = append(b.shots[key], tile)
+	b.mu.Unlock()
+	b.tiles.Go(func() { tile.img, tile.err = shrunk(png, factor) })
+}
+
+// session is one tab, in a browser context of its own (its own cookies), in one language.
+type session struct {
+	t       *testing.T
+	br      *browserRun
+	ctx     context.Context
+	lang    string
+	cat     map[string]string // the language's catalog
+	n       int
+	spent   map[string]time.Duration // time spent checking, by kind (logged)
+	posts   *atomic.Int64            // POST requests the tab sent
+	dialogs *atomic.Int64            // JavaScript dialogs opened (a resubmission prompt among them)
+}
+
+// screenSize is a viewport pages are captured at, and how much its tiles shrink on the
+// contact sheet.
+type screenSize struct {
+	name          string
+	width, height int64
+	scale         float64
+	mobile        bool
+	shrink        int
+}
+
+// sizes are the viewports every page is captured at (the phone's last: axe runs there).
+var sizes = []screenSize{{"desktop", 1280, 800, 1, false, 5}, {"phone", 390, 844, 1, true, 2}}
+
+// layoutWidths are the widths every page must fit without scrolling sideways.
+var layoutWidths = []int64{320, 390, 1280}
 
 func newChromium(t *testing.T, exe string) context.Context {
 	t.Helper()
@@ -180,17 +228,45 @@ func newChromium(t *testing.T, exe string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// Back and Forward must ask the server again (a page kept in the back/forward cache
+		// would hide a resubmission).
+		chromedp.Flag("disable-features", "BackForwardCache"),
 		chromedp.Flag("lang", "en-US"),
 		chromedp.UserDataDir(t.TempDir()),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 10*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	return ctx
+}
+
+// tab opens a tab in a new browser context whose pages ask for lang (Accept-Language).
+func (b *browserRun) tab(t *testing.T, lang string) *session {
+	t.Helper()
+	s := &session{t: t, br: b, lang: lang, cat: ui.Catalog(lang), posts: &atomic.Int64{}, dialogs: &atomic.Int64{}, spent: map[string]time.Duration{}}
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(func(ev any) {
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			if e.Request != nil && e.Request.Method == http.MethodPost {
+				s.posts.Add(1)
+			}
+		case *page.EventJavascriptDialogOpening:
+			s.dialogs.Add(1)
+		}
+	}))
+	t.Cleanup(cancel)
+	s.ctx = ctx
+	s.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+				Headers: network.Headers{"Accept-Language": lang}})
+			return err
+		}))
+	return s
 }
 
 func (s *session) run(actions ...chromedp.Action[chromedp.Void]) {
@@ -250,6 +326,27 @@ func (s *session) text(sel string) string {
 	return value(s, chromedp.Text(chromedp.CSS(sel)))
 }
 
+// T is the catalog's message key in the tab's language (without arguments).
+func (s *session) T(key string) string {
+	s.t.Helper()
+	msg, ok := s.cat[key]
+	if !ok {
+		s.t.Fatalf("no catalog key %q", key)
+	}
+	return msg
+}
+
+// inputValue is the value of the input with that id.
+func (s *session) inputValue(id string) string {
+	s.t.Helper()
+	return evalAs[string](s, `(function(){ var e = document.getElementById(`+strconvQuote(id)+`); return e ? e.value : "<none>" })()`)
+}
+
+func strconvQuote(v string) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
 type axeViolation struct {
 	ID     string   `json:"id"`
 	Impact string   `json:"impact"`
@@ -257,48 +354,128 @@ type axeViolation struct {
 	Nodes  []string `json:"nodes"`
 }
 
-// check captures the page as name, runs axe-core on it in the light and the dark scheme, and
-// checks that it does not scroll sideways at 200 % zoom (a 195 px wide viewport).
+// viewport sets the tab's viewport to a width (the phone's height, or the desktop's).
+func (s *session) viewport(width, height int64, scale float64, mobile bool) {
+	s.t.Helper()
+	opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(scale)}
+	if mobile {
+		opts = append(opts, chromedp.EmulateMobile)
+	}
+	s.run(chromedp.EmulateViewport(width, height, opts...))
+}
+
+// check captures the page as name at every size in the light and the dark scheme, runs
+// axe-core on it (phone size, both schemes), checks that it fits 320, 390 and 1280 px and 200 %
+// zoom without scrolling sideways, and that it shows no untranslated text.
 func (s *session) check(name string) {
 	s.t.Helper()
 	s.n++
-	s.pages[name] = true
 	if !evalAs[bool](s, `typeof window.axe === "object"`) {
-		if _, err := chromedp.Run(s.ctx, chromedp.Evaluate[*runtime.RemoteObject](s.axe)); err != nil {
+		if _, err := chromedp.Run(s.ctx, chromedp.Evaluate[*runtime.RemoteObject](s.br.axe)); err != nil {
 			s.t.Fatalf("inject axe-core: %v", err)
+		}
+	}
+	start := time.Now()
+	lap := func(kind string) { s.spent[kind] += time.Since(start); start = time.Now() }
+	fits := func(sc string, w int64) {
+		if sw := evalAs[int](s, `document.documentElement.scrollWidth - window.innerWidth`); sw > 0 {
+			s.t.Errorf("%s (%s, %s) at %d px: %d px wider than the window", name, s.lang, sc, w, sw)
+		}
+		// Nor does anything spill out of its box inside the page (recovery codes did).
+		spill := evalAs[[]string](s, `Array.from(document.querySelectorAll("main *")).filter(e => !/^(INPUT|SELECT|TEXTAREA)$/.test(e.tagName) &&
+			e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible").map(e => e.tagName + "." + e.className)`)
+		if len(spill) > 0 {
+			s.t.Errorf("%s (%s, %s) at %d px: content spills out of %v", name, s.lang, sc, w, spill)
 		}
 	}
 	for _, sc := range []string{"light", "dark"} {
 		s.run(scheme(sc))
-		png := value(s, chromedp.CaptureScreenshot())
-		if err := os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%02d-%s-%s.png", s.n, name, sc)), png, 0o644); err != nil {
-			s.t.Fatal(err)
+		// The widths that are no screenshot's (320 px), then each screenshot's size, ending on
+		// the phone's, where axe runs.
+		for _, w := range layoutWidths {
+			if !slices.ContainsFunc(sizes, func(z screenSize) bool { return z.width == w }) {
+				s.viewport(w, 800, 1, w < 1000)
+				fits(sc, w)
+			}
 		}
+		lap("layout")
+		for i := len(sizes) - 1; i >= 0; i-- {
+			size := sizes[i]
+			s.viewport(size.width, size.height, size.scale, size.mobile)
+			fits(sc, size.width)
+			png := value(s, chromedp.CaptureScreenshot())
+			file := filepath.Join(s.br.dir, fmt.Sprintf("%s-%s-%02d-%s-%s.png", s.lang, size.name, s.n, name, sc))
+			if err := os.WriteFile(file, png, 0o644); err != nil {
+				s.t.Fatal(err)
+			}
+			s.br.addTile(s.lang+"-"+size.name, png, size.shrink)
+		}
+		lap("screenshots")
 		res := value(s, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({
 			id: v.id, impact: v.impact || "", help: v.help, nodes: v.nodes.map(n => n.target.join(" ")) })))`, chromedp.EvalAwaitPromise))
 		for _, v := range res {
 			if v.Impact == "serious" || v.Impact == "critical" {
-				s.violation = append(s.violation, fmt.Sprintf("%s (%s): %s [%s] %s: %s", name, sc, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, ", ")))
+				s.br.mu.Lock()
+				s.br.violation = append(s.br.violation, fmt.Sprintf("%s %s (%s): %s [%s] %s: %s", s.lang, name, sc, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, ", ")))
+				s.br.mu.Unlock()
 			} else {
-				s.t.Logf("axe %s (%s): %s [%s] %s", name, sc, v.ID, v.Impact, v.Help)
+				s.t.Logf("axe %s %s (%s): %s [%s] %s", s.lang, name, sc, v.ID, v.Impact, v.Help)
 			}
 		}
 	}
+	lap("axe")
 	s.run(scheme("light"))
 	// 200 % zoom: the same page in half the CSS width must not scroll sideways.
-	s.run(chromedp.EmulateViewport(195, 422, chromedp.EmulateScale(4), chromedp.EmulateMobile))
+	s.viewport(195, 422, 4, true)
 	overflow := evalAs[bool](s, `document.documentElement.scrollWidth > window.innerWidth + 1`)
-	s.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	s.viewport(390, 844, 2, true)
 	if overflow {
-		s.t.Errorf("%s scrolls sideways at 200 %% zoom", name)
+		s.t.Errorf("%s (%s) scrolls sideways at 200 %% zoom", name, s.lang)
 	}
+	s.translated(name)
+	lap("zoom and words")
+}
+
+var verbSplitRE = regexp.MustCompile(`%(\[\d+\])?[-+# 0]*\d*[a-z]`)
+
+// translated fails when the page shows a catalog key, or text of another language's catalog
+// that its own language words differently (a message that fell back to English).
+func (s *session) translated(name string) {
+	s.t.Helper()
+	body := evalAs[string](s, `document.body.innerText`)
+	own := strings.Join(mapValues(s.cat), "\n")
+	for _, lang := range ui.Languages() {
+		for key, msg := range ui.Catalog(lang) {
+			if strings.Contains(key, ".") && strings.Contains(body, key) {
+				s.t.Errorf("%s (%s) shows the catalog key %q", name, s.lang, key)
+			}
+			if lang == s.lang {
+				continue
+			}
+			for _, frag := range verbSplitRE.Split(msg, -1) {
+				frag = strings.TrimSpace(frag)
+				if len(frag) >= 16 && !strings.Contains(own, frag) && strings.Contains(body, frag) {
+					s.t.Errorf("%s (%s) shows %s text (%s): %q", name, s.lang, lang, key, frag)
+				}
+			}
+		}
+	}
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
 }
 
 func (s *session) fill(sel, value string) {
 	s.t.Helper()
-	q, _ := json.Marshal(sel)
-	evalAs[bool](s, `(function(){ var e = document.querySelector(`+string(q)+`); e.value = ""; return true })()`)
-	s.run(chromedp.SendKeys(chromedp.CSS(sel), value))
+	evalAs[bool](s, `(function(){ var e = document.querySelector(`+strconvQuote(sel)+`); e.value = ""; return true })()`)
+	if value != "" {
+		s.run(chromedp.SendKeys(chromedp.CSS(sel), value))
+	}
 }
 
 // leave marks the current page, so that waitFor knows it from the next one.
@@ -342,215 +519,530 @@ func amrOf(m map[string]any) string {
 	return strings.Join(out, ",")
 }
 
+// ---- Post/Redirect/Get ----
+
+// ours checks that the tab shows one of the pages, at a URL starting with prefix, and no
+// browser error page (ERR_CACHE_MISS, "Confirm Form Resubmission") nor dialog.
+func (s *session) ours(prefix, after string) {
+	s.t.Helper()
+	loc := s.location()
+	body, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	card, _ := chromedp.Run(s.ctx, chromedp.Evaluate[bool](`!!document.querySelector("main.card")`))
+	if !strings.HasPrefix(loc, prefix) || !card || strings.Contains(body, "ERR_CACHE_MISS") || strings.Contains(body, "Resubmission") {
+		s.t.Errorf("%s: at %s (want %s), not one of the pages:\n%.400s", after, loc, prefix, body)
+	}
+	if n := s.dialogs.Load(); n > 0 {
+		s.t.Errorf("%s: %d browser dialogs opened", after, n)
+	}
+}
+
+// reloads reloads the page: it must be the same GET page (prefix), showing wantText, and send
+// no form again.
+func (s *session) reloads(prefix, wantText string) {
+	s.t.Helper()
+	posts := s.posts.Load()
+	s.reload()
+	s.ours(prefix, "Reload of "+prefix)
+	if s.posts.Load() != posts {
+		s.t.Errorf("Reload of %s sent a form again", prefix)
+	}
+	if wantText != "" && !strings.Contains(s.text("main"), wantText) {
+		s.t.Errorf("after Reload, %s does not show %q:\n%s", prefix, wantText, s.text("main"))
+	}
+}
+
+// backAndReload goes Back from the current page: it must land on the GET page at prefix with
+// no form sent again, and so must a Reload there; then Forward again when forward is set.
+func (s *session) backAndReload(prefix string, forward bool) {
+	s.t.Helper()
+	posts := s.posts.Load()
+	s.history(-1)
+	s.ours(prefix, "Back to "+prefix)
+	s.reload()
+	s.ours(prefix, "Reload after Back to "+prefix)
+	if s.posts.Load() != posts {
+		s.t.Errorf("Back to %s, or its Reload, sent a form again", prefix)
+	}
+	if forward {
+		s.history(1)
+	}
+}
+
+// history goes Back (-1) or Forward (1) and waits for the page to load.
+func (s *session) history(delta int64) {
+	s.t.Helper()
+	s.leave()
+	s.run(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		res, err := cdp.Call(ctx, t, page.GetNavigationHistory, cdp.Empty{})
+		if err != nil {
+			return err
+		}
+		i := res.CurrentIndex + delta
+		if i < 0 || i >= int64(len(res.Entries)) {
+			return fmt.Errorf("no history entry %d of %d", i, len(res.Entries))
+		}
+		_, err = cdp.Call(ctx, t, page.NavigateToHistoryEntry, page.NavigateToHistoryEntryParams{EntryID: res.Entries[i].ID})
+		return err
+	}))
+	s.settle()
+}
+
+// reload reloads the page and waits for it to load.
+func (s *session) reload() {
+	s.t.Helper()
+	s.leave()
+	s.run(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.Reload, page.ReloadParams{})
+		return err
+	}))
+	s.settle()
+}
+
+// settle waits until the page the test left (marked by leave) is replaced and loaded.
+func (s *session) settle() {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ready, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](`window.__left ? "old" : document.readyState`))
+		if ready == "complete" {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the page at %s did not load (%s)", s.location(), ready)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// once checks that no error message on the page is shown twice.
+func (s *session) once(page string) {
+	s.t.Helper()
+	msgs := evalAs[[]string](s, `Array.from(document.querySelectorAll(".field-error, .error")).map(e => e.innerText.trim())`)
+	main := s.text("main")
+	for _, m := range msgs {
+		if n := strings.Count(main, m); n != 1 {
+			s.t.Errorf("%s (%s): %q is shown %d times", page, s.lang, m, n)
+		}
+	}
+}
+
+// fieldErrors checks that each field has its error beside it, described and marked invalid,
+// and that the summary at the top links to each.
+func (s *session) fieldErrors(page string, fields ...string) {
+	s.t.Helper()
+	for _, f := range fields {
+		got := evalAs[string](s, `(function(f){ var i = document.getElementById(f), e = document.getElementById(f + "-error");
+			return (e && e.innerText.trim() ? "error " : "") + (i && i.getAttribute("aria-invalid") === "true" ? "invalid " : "") +
+				(i && (i.getAttribute("aria-describedby") || "").split(" ").indexOf(f + "-error") >= 0 ? "described " : "") +
+				(document.querySelector('.error-summary a[href="#' + f + '"]') ? "summary" : "") })(`+strconvQuote(f)+`)`)
+		if got != "error invalid described summary" {
+			s.t.Errorf("%s (%s): field %s: %q, want its error, aria-invalid, aria-describedby and a summary link", page, s.lang, f, got)
+		}
+	}
+	s.once(page)
+}
+
+// ---- the test ----
+
 func TestBrowser(t *testing.T) {
 	exe := chromiumPath(t)
 	axe := axeSource(t)
-	store, err := sqlite.Open(t.Context(), t.TempDir()+"/otpidp.db")
-	if err != nil {
-		t.Fatal(err)
+	b := &browserRun{t: t, ctx: newChromium(t, exe), axe: axe, dir: artifactsDir(t), shots: map[string][]*sheetTile{}}
+	// One tab per language, side by side in the one browser, each with a server of its own (the
+	// flows move their server's clock): the English run registers with the documentation's
+	// number, the Spanish one with the example number its registration page suggests.
+	t.Run("lang", func(t *testing.T) {
+		for _, lang := range []string{"en", "es"} {
+			t.Run(lang, func(t *testing.T) {
+				t.Parallel()
+				store, err := sqlite.Open(t.Context(), t.TempDir()+"/otpidp.db")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { store.Close() })
+				ts := startServer(t, store)
+				app := startApp(t, ts)
+				_, tv := deviceClient(t, ts)
+				browserFlow(b.tab(t, lang), ts, app, tv)
+			})
+		}
+	})
+	if len(b.violation) > 0 {
+		t.Errorf("axe-core found serious or critical violations:\n%s", strings.Join(b.violation, "\n"))
 	}
-	t.Cleanup(func() { store.Close() })
-	ts := startServer(t, store)
-	app := startApp(t, ts)
-	s := &session{t: t, ctx: newChromium(t, exe), issuer: ts.issuer, axe: axe, dir: artifactsDir(t), pages: map[string]bool{}}
-	const password, newPassword = "correct horse battery staple", "a brand new passphrase"
+	start := time.Now()
+	b.tiles.Wait()
+	sheets, err := writeContactSheets(b.dir, b.shots)
+	t.Logf("contact sheets in %v", time.Since(start))
+	if err != nil {
+		t.Fatalf("contact sheets: %v", err)
+	}
+	t.Logf("screenshots and contact sheets %v in %s", sheets, b.dir)
+}
+
+var exampleRE = regexp.MustCompile(`\+[0-9][0-9 ()-]{6,}[0-9]`)
+
+// browserFlow is everything a person does, in the tab's language: mistakes on every form, Back
+// and Reload after them and after the step that follows.
+func browserFlow(s *session, ts *testServer, app *testApp, tv zitadelrp.RelyingParty) {
+	t := s.t
+	const password, newPassword, changedPassword = "correct horse battery staple", "a brand new passphrase", "yet another long passphrase"
+	is := ts.issuer
 
 	// Register from the app.
-	s.navigate(app.url + "/start")
-	s.waitFor(ts.issuer + "/login")
+	s.navigate(app.url + "/start?ui_locales=" + s.lang)
+	s.waitFor(is + "/login")
 	if !strings.Contains(s.text(".for"), "Corner Shop") {
 		t.Error("the login page does not name the app")
 	}
+	if lang := evalAs[string](s, `document.documentElement.lang`); lang != s.lang {
+		t.Errorf("the login page's language is %q, want %q", lang, s.lang)
+	}
 	s.check("login")
 	s.click(`a[href^="/register"]`)
-	s.waitFor(ts.issuer + "/register")
+	s.waitFor(is + "/register")
+	// The example number the page suggests is one of a served country: it registers.
+	example := exampleRE.FindString(s.text("#phone-hint"))
+	if example == "" {
+		t.Fatalf("no example number in the hint %q", s.text("#phone-hint"))
+	}
+	phone, err := phoneE164(example)
+	if err != nil {
+		t.Fatalf("the example number %q: %v", example, err)
+	}
+	typed := example
+	if s.lang == "en" {
+		phone, typed = testPhone, "(415) 555-2671"
+	}
 	s.check("register")
-	// A too-short password: the error sits next to the field and has the focus.
-	s.fill("#name", "Ada Lovelace")
-	s.fill("#phone", "(415) 555-2671")
+	// Three mistakes: all three errors at once, each beside its field, none twice.
+	s.fill("#name", "")
+	s.fill("#phone", "12")
 	s.fill("#password", "short")
 	s.submit("/register")
-	s.waitFor(ts.issuer + "/register")
-	focus := evalAs[string](s, `document.activeElement.id`)
-	described := evalAs[string](s, `document.getElementById("password").getAttribute("aria-describedby")`)
-	if focus != "password" || !strings.Contains(described, "password-error") || !strings.Contains(s.text("#password-error"), "at least 8") {
-		t.Errorf("register error: focus %q, aria-describedby %q", focus, described)
+	s.waitFor(is + "/register")
+	s.fieldErrors("register", "name", "phone", "password")
+	if focus := evalAs[string](s, `document.activeElement.id`); focus != "name" {
+		t.Errorf("register errors: focus on %q, want the first field with an error", focus)
 	}
-	kept := evalAs[string](s, `document.getElementById("name").value + "|" + document.getElementById("password").value`)
-	if kept != "Ada Lovelace|" {
-		t.Errorf("after an error the form keeps %q, want the name and never the password", kept)
+	if kept := s.inputValue("phone") + "|" + s.inputValue("password"); kept != "12|" {
+		t.Errorf("after an error the form keeps %q, want the phone and never the password", kept)
 	}
-	s.check("register-error")
+	s.check("register-errors")
+	s.reloads(is+"/register", s.T("err.summary"))
+	// A number of a country not served: said once, beside the field, with the countries served.
+	s.fill("#name", "Ada Lovelace")
+	s.fill("#phone", "+44 7400 123456")
+	s.fill("#password", password)
+	s.submit("/register")
+	s.waitFor(is + "/register")
+	s.fieldErrors("register country", "phone")
+	if served := map[string]string{"en": "United States", "es": "Estados Unidos"}[s.lang]; !strings.Contains(s.text("#phone-error"), served) {
+		t.Errorf("a refused country does not say which are served: %q", s.text("#phone-error"))
+	}
+	s.check("register-country")
+	s.fill("#phone", typed)
 	s.fill("#password", password)
 	// The show-password button reveals the password and hides it again.
 	s.run(chromedp.Click(chromedp.CSS(`#password + .reveal`)))
-	typ := evalAs[string](s, `document.getElementById("password").type`)
-	if typ != "text" {
+	if typ := evalAs[string](s, `document.getElementById("password").type`); typ != "text" {
 		t.Errorf("show password: type = %q", typ)
 	}
 	s.run(chromedp.Click(chromedp.CSS(`#password + .reveal`)))
 	s.submit("/register")
-	s.waitFor(ts.issuer + "/code")
-	if !strings.Contains(s.text("main"), "+1 ••• ••• 2671") {
-		t.Errorf("the code page does not show the masked number: %q", s.text("main"))
-	}
+	s.waitFor(is + "/code")
 	s.check("code")
-	code := ts.sms.lastCode(t, testPhone)
+	// Back to the form: a GET page with what was typed, no resubmission.
+	s.backAndReload(is+"/register", false)
+	if kept := s.inputValue("name") + "|" + s.inputValue("phone") + "|" + s.inputValue("password"); kept != "Ada Lovelace|"+typed+"|" {
+		t.Errorf("Back to the registration keeps %q", kept)
+	}
+	s.history(1)
+	s.ours(is+"/code", "Forward to the code")
+	// "Wrong number? Go back" keeps the name and number too.
+	s.click(`a[href^="/register"]`)
+	s.waitFor(is + "/register")
+	if kept := s.inputValue("name") + "|" + s.inputValue("phone"); kept != "Ada Lovelace|"+typed {
+		t.Errorf(`"Wrong number? Go back" keeps %q`, kept)
+	}
+	s.history(-1)
+	s.ours(is+"/code", "Back to the code")
+	s.fill("#code", "000000")
+	s.submit("/code")
+	s.waitFor(is + "/code")
+	s.fieldErrors("code", "code")
+	if v := s.inputValue("code"); v != "" {
+		t.Errorf("the code page shows the wrong code %q again", v)
+	}
+	s.check("code-error")
+	s.reloads(is+"/code", s.T("err.bad_code"))
+	code := ts.sms.lastCode(t, phone)
 	s.fill("#code", code[:3]+" "+code[3:]) // as pasted from a message, with a space
 	s.submit("/code")
-	s.waitFor(ts.issuer + "/recovery-codes")
-	s.check("recovery-codes")
-	codes := regexp.MustCompile(`[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}`).FindAllString(s.text("#codes"), -1)
+	s.waitFor(is + "/recovery-codes")
+	codes := evalAs[[]string](s, `Array.from(document.querySelectorAll("#codes code")).map(c => c.textContent)`)
 	if len(codes) != 10 {
 		t.Fatalf("%d recovery codes shown, want 10", len(codes))
 	}
+	s.check("recovery-codes")
+	s.backAndReload(is+"/code", true) // the code step is done: a page that says so
+	s.ours(is+"/recovery-codes", "Forward to the recovery codes")
 	s.submit("/recovery-codes")
 	// The first time, the app (not first-party) needs the user's consent.
-	s.waitFor(ts.issuer + "/consent")
-	if main := s.text("main"); !strings.Contains(main, "Corner Shop") || !strings.Contains(main, "Your phone number") {
+	s.waitFor(is + "/consent")
+	if main := s.text("main"); !strings.Contains(main, "Corner Shop") || !strings.Contains(main, s.T("scope.phone")) {
 		t.Errorf("the consent page does not say who asks for what:\n%s", main)
 	}
 	s.check("consent")
 	s.click(`button[value="allow"]`)
 	s.waitFor(app.url + "/callback")
-	claims := s.claims()
-	if claims["sub"] == nil || amrOf(claims) != "pwd,sms,mfa" {
+	if claims := s.claims(); claims["sub"] == nil || amrOf(claims) != "pwd,sms,mfa" {
 		t.Errorf("claims after registration: %v", claims)
 	}
 	// The codes are not shown again.
-	s.navigate(ts.issuer + "/recovery-codes")
-	s.waitFor(ts.issuer + "/recovery-codes")
+	s.navigate(is + "/recovery-codes")
+	s.waitFor(is + "/recovery-codes")
 	if strings.Contains(s.text("main"), codes[0]) {
 		t.Error("the recovery codes were shown a second time")
 	}
 	s.check("recovery-codes-gone")
 
-	// The account page, then sign out.
-	s.navigate(ts.issuer + "/account")
-	s.waitFor(ts.issuer + "/account")
-	if main := s.text("main"); !strings.Contains(main, "Corner Shop") || !strings.Contains(main, "10 of 10") {
-		t.Errorf("the account page lacks the app or the codes count:\n%s", main)
+	// The account page: one Sign out, a name error, a password error, then a change.
+	s.navigate(is + "/account")
+	s.waitFor(is + "/account")
+	if n := evalAs[int](s, `document.querySelectorAll('form[action="/logout"], form[action="/account/sessions/end"]').length`); n != 1 {
+		t.Errorf("the account page of a one-device user has %d sign-out controls, want 1", n)
 	}
 	s.check("account")
+	s.fill("#name", "")
+	s.submit("/account/name")
+	s.waitFor(is + "/account")
+	s.fieldErrors("account name", "name")
+	s.reloads(is+"/account", s.T("err.name.required"))
+	s.check("account-name-error")
+	s.fill("#current_password", "not my password")
+	s.fill("#password", changedPassword)
+	s.fill("#password_confirm", changedPassword)
+	s.submit("/account/password")
+	s.waitFor(is + "/account")
+	s.fieldErrors("account password", "current_password")
+	s.check("account-password-error")
+	s.fill("#current_password", password)
+	s.fill("#password", changedPassword)
+	s.fill("#password_confirm", changedPassword)
+	s.submit("/account/password")
+	s.waitFor(is + "/account?done=password")
+	if !strings.Contains(s.text(".notice"), s.T("notice.password")) {
+		t.Errorf("the password banner: %q", s.text(".notice"))
+	}
+	s.backAndReload(is+"/account", true)
+	// A sensitive action after 10 minutes: sign in again, as the signed-in person.
+	ts.clock.advance(11 * time.Minute)
+	s.navigate(is + "/account")
+	s.waitFor(is + "/account")
+	s.submit("/account/recovery-codes")
+	s.waitFor(is + "/login?reauth=1")
+	if main := s.text("main"); strings.Contains(main, s.T("login.create")) || !strings.Contains(main, "2671") && s.lang == "en" {
+		t.Errorf("the sign-in again page is not the signed-in person's:\n%s", main)
+	}
+	s.check("reauth")
+	s.fill("#password", "wrong password")
+	s.submit("/login")
+	s.waitFor(is + "/login?reauth=1")
+	if s.text("#form-error") == "" {
+		t.Error("a wrong password on the sign-in again page shows no error")
+	}
+	s.reloads(is+"/login?reauth=1", s.T("err.bad_credentials"))
+	s.fill("#password", changedPassword)
+	s.submit("/login")
+	s.waitFor(is + "/code")
+	s.fill("#code", ts.sms.lastCode(t, phone))
+	s.submit("/code")
+	s.waitFor(is + "/account")
 	s.submit("/logout")
-	s.waitFor(ts.issuer + "/logged-out")
+	s.waitFor(is + "/logged-out")
 	s.check("logged-out")
 
-	// Sign in with a recovery code instead of the SMS.
-	s.navigate(app.url + "/start")
-	s.waitFor(ts.issuer + "/login")
-	s.fill("#phone", "415 555 2671")
-	s.fill("#password", password)
+	// Sign in: a wrong password, then a recovery code instead of the SMS.
+	s.navigate(app.url + "/start?ui_locales=" + s.lang)
+	s.waitFor(is + "/login")
+	s.fill("#phone", typed)
+	s.fill("#password", password) // the old one
 	s.submit("/login")
-	s.waitFor(ts.issuer + "/code")
+	s.waitFor(is + "/login")
+	if kept := s.inputValue("phone") + "|" + s.inputValue("password"); kept != typed+"|" || s.text("#form-error") == "" {
+		t.Errorf("a wrong password: the form keeps %q, error %q", kept, s.text("#form-error"))
+	}
+	s.once("login")
+	s.check("login-error")
+	s.reloads(is+"/login", s.T("err.bad_credentials"))
+	s.fill("#password", changedPassword)
+	s.submit("/login")
+	s.waitFor(is + "/code")
+	s.backAndReload(is+"/login", true)
+	s.ours(is+"/code", "Forward to the code")
+	s.click(`a[href^="/login"]`) // "Wrong number? Go back"
+	s.waitFor(is + "/login")
+	if kept := s.inputValue("phone"); kept != typed {
+		t.Errorf(`"Wrong number? Go back" keeps %q`, kept)
+	}
+	s.history(-1)
+	s.ours(is+"/code", "Back to the code")
 	s.click(`a[href^="/code/recovery"]`)
-	s.waitFor(ts.issuer + "/code/recovery")
+	s.waitFor(is + "/code/recovery")
 	s.check("recovery-sign-in")
+	s.fill("#recovery_code", "0000-0000-0000-0000")
+	s.submit("/code/recovery")
+	s.waitFor(is + "/code/recovery")
+	s.fieldErrors("recovery", "recovery_code")
+	s.check("recovery-error")
+	s.reloads(is+"/code/recovery", s.T("err.bad_recovery"))
 	s.fill("#recovery_code", strings.ToLower(codes[0]))
 	s.submit("/code/recovery")
 	s.waitFor(app.url + "/callback")
 	if amr := amrOf(s.claims()); amr != "pwd,otp,mfa" {
 		t.Errorf("amr after a recovery-code sign-in = %s", amr)
 	}
-	s.navigate(ts.issuer + "/account")
-	s.waitFor(ts.issuer + "/account")
+	s.navigate(is + "/account")
+	s.waitFor(is + "/account")
 	s.submit("/logout")
-	s.waitFor(ts.issuer + "/logged-out")
+	s.waitFor(is + "/logged-out")
 
 	// Forgot password, from the app's sign-in.
-	s.navigate(app.url + "/start")
-	s.waitFor(ts.issuer + "/login")
+	s.navigate(app.url + "/start?ui_locales=" + s.lang)
+	s.waitFor(is + "/login")
 	s.click(`a[href^="/forgot"]`)
-	s.waitFor(ts.issuer + "/forgot")
+	s.waitFor(is + "/forgot")
 	s.check("forgot")
-	s.fill("#phone", "+1 415 555 2671")
+	s.fill("#phone", "call me")
 	s.submit("/forgot")
-	s.waitFor(ts.issuer + "/forgot/verify")
+	s.waitFor(is + "/forgot")
+	s.fieldErrors("forgot", "phone")
+	s.check("forgot-error")
+	s.reloads(is+"/forgot", "")
+	s.fill("#phone", typed)
+	s.submit("/forgot")
+	s.waitFor(is + "/forgot/verify")
 	s.check("forgot-verify")
-	s.fill("#code", ts.sms.lastCode(t, testPhone))
+	s.backAndReload(is+"/forgot", false)
+	if kept := s.inputValue("phone"); kept != typed {
+		t.Errorf("Back to the reset keeps %q", kept)
+	}
+	s.history(1)
+	s.ours(is+"/forgot/verify", "Forward to the reset code")
+	resetCode := ts.sms.lastCode(t, phone)
+	s.fill("#code", resetCode)
+	s.fill("#recovery_code", "0000-0000-0000-0000")
+	s.submit("/forgot/verify")
+	s.waitFor(is + "/forgot/verify")
+	// The texted code was right: it is kept (never shown) and only the recovery code is asked.
+	if n := evalAs[int](s, `document.querySelectorAll("#code").length`); n != 0 || strings.Contains(evalAs[string](s, `document.documentElement.outerHTML`), resetCode) {
+		t.Error("a wrong recovery code cleared the right texted code, or the page shows it")
+	}
+	s.fieldErrors("reset verify", "recovery_code")
+	s.check("forgot-verify-error")
+	s.reloads(is+"/forgot/verify", s.T("verify.code_kept"))
 	s.fill("#recovery_code", codes[1])
 	s.submit("/forgot/verify")
-	s.waitFor(ts.issuer + "/forgot/password")
+	s.waitFor(is + "/forgot/password")
 	s.check("new-password")
 	s.fill("#password", newPassword)
 	s.fill("#password_confirm", newPassword+"!")
 	s.submit("/forgot/password")
-	s.waitFor(ts.issuer + "/forgot/password")
-	focus = evalAs[string](s, `document.activeElement.id`)
-	if focus != "password_confirm" {
+	s.waitFor(is + "/forgot/password")
+	s.fieldErrors("new password", "password_confirm")
+	if focus := evalAs[string](s, `document.activeElement.id`); focus != "password_confirm" {
 		t.Errorf("a mismatched confirmation: focus on %q", focus)
 	}
 	s.check("new-password-error")
+	s.reloads(is+"/forgot/password", s.T("err.password.mismatch"))
 	s.fill("#password", newPassword)
 	s.fill("#password_confirm", newPassword)
 	s.submit("/forgot/password")
-	s.waitFor(ts.issuer + "/login")
-	if !strings.Contains(s.text(".notice"), "password has been changed") {
-		t.Error("no notice after the reset")
+	s.waitFor(is + "/login")
+	if !strings.Contains(s.text(".notice"), s.T("notice.reset")) || s.inputValue("phone") != typed {
+		t.Errorf("after the reset: notice %q, phone %q", s.text(".notice"), s.inputValue("phone"))
 	}
 	s.check("login-after-reset")
-	s.fill("#phone", testPhone)
+	s.backAndReload(is+"/forgot/password", true) // the reset is over: a page that says so
+	s.ours(is+"/login", "Forward to the sign-in")
 	s.fill("#password", newPassword)
 	s.submit("/login")
-	s.waitFor(ts.issuer + "/code")
-	s.fill("#code", ts.sms.lastCode(t, testPhone))
+	s.waitFor(is + "/code")
+	s.fill("#code", ts.sms.lastCode(t, phone))
 	s.submit("/code")
 	s.waitFor(app.url + "/callback")
 	if amr := amrOf(s.claims()); amr != "pwd,sms,mfa" {
 		t.Errorf("amr after the reset = %s", amr)
 	}
 
-	// The device page (RFC 8628): a mistyped code, then the right one, then the approval.
-	_, tv := deviceClient(t, ts)
+	// The device page (RFC 8628): signed out, a mistyped code, the right one, a sign-in, and
+	// straight on to the approval.
+	s.navigate(is + "/account")
+	s.waitFor(is + "/account")
+	s.submit("/logout")
+	s.waitFor(is + "/logged-out")
 	dev := startDevice(t, ts, tv)
-	s.navigate(ts.issuer + "/device")
-	s.waitFor(ts.issuer + "/device")
+	s.navigate(is + "/device")
+	s.waitFor(is + "/device")
 	s.check("device")
 	s.fill("#user_code", "BBBB-BBBB")
 	s.submit("/device")
-	s.waitFor(ts.issuer + "/device")
-	if focus := evalAs[string](s, `document.activeElement.id`); focus != "user_code" || s.text("#user_code-error") == "" {
-		t.Errorf("a wrong device code: focus on %q, error %q", focus, s.text("#user_code-error"))
+	s.waitFor(is + "/device")
+	s.fieldErrors("device", "user_code")
+	if focus := evalAs[string](s, `document.activeElement.id`); focus != "user_code" {
+		t.Errorf("a wrong device code: focus on %q", focus)
 	}
 	s.check("device-error")
+	s.reloads(is+"/device", s.T("device.bad_code"))
 	s.fill("#user_code", strings.ToLower(dev.UserCode))
 	s.submit("/device")
-	s.waitFor(ts.issuer + "/device")
-	if main := s.text("main"); !strings.Contains(main, "TV app") || !strings.Contains(main, dev.UserCode) {
-		t.Errorf("the device approval page does not name the app and the code:\n%s", main)
+	s.waitFor(is + "/login")
+	s.fill("#phone", typed)
+	s.fill("#password", newPassword)
+	s.submit("/login")
+	s.waitFor(is + "/code")
+	s.fill("#code", ts.sms.lastCode(t, phone))
+	s.submit("/code")
+	s.waitFor(is + "/device")
+	if main := s.text("main"); !strings.Contains(main, "TV app") || !strings.Contains(main, dev.UserCode) ||
+		evalAs[int](s, `document.querySelectorAll("#user_code").length`) != 0 {
+		t.Errorf("after signing in, not the device's approval:\n%s", main)
 	}
 	s.check("device-approve")
 	s.click(`button[value="allow"]`)
-	s.waitFor(ts.issuer + "/device")
-	if !strings.Contains(s.text("main"), "Device connected") {
+	s.waitFor(is + "/message")
+	if !strings.Contains(s.text("main"), s.T("device.approved.title")) {
 		t.Errorf("after approving the device: %q", s.text("main"))
 	}
 	s.check("device-done")
+	s.reloads(is+"/message", s.T("device.approved.title"))
+	s.backAndReload(is+"/device", false)
 
-	// Errors and Spanish.
-	s.navigate(ts.issuer + "/no/such/page")
-	s.waitFor(ts.issuer + "/no/such/page")
+	// Error pages.
+	s.navigate(is + "/no/such/page")
+	s.waitFor(is + "/no/such/page")
 	s.check("not-found")
-	s.navigate(ts.issuer + "/authorize?client_id=nope&response_type=code&scope=openid&redirect_uri=https://evil.example/")
-	s.waitFor(ts.issuer + "/authorize")
-	if !strings.Contains(s.text("main"), "Reference") {
+	s.navigate(is + "/code?flow=nope")
+	s.waitFor(is + "/code")
+	s.check("step-done")
+	s.navigate(is + "/authorize?client_id=nope&response_type=code&scope=openid&redirect_uri=https://evil.example/")
+	s.waitFor(is + "/authorize")
+	if !strings.Contains(s.text("main"), s.T("reference")) {
 		t.Error("the request error page has no reference")
 	}
 	s.check("request-error")
-	s.navigate(ts.issuer + "/account")
-	s.waitFor(ts.issuer + "/account")
-	s.submit("/logout")
-	s.waitFor(ts.issuer + "/logged-out")
-	s.navigate(app.url + "/start?ui_locales=es")
-	s.waitFor(ts.issuer + "/login")
-	lang := evalAs[string](s, `document.documentElement.lang`)
-	if lang != "es" || !strings.Contains(s.text("h1"), "Iniciar sesión") {
-		t.Errorf("ui_locales=es: lang %q, h1 %q", lang, s.text("h1"))
+	if n := s.dialogs.Load(); n != 0 {
+		t.Errorf("%d browser dialogs opened", n)
 	}
-	s.check("login-es")
+	// The forms were sent as POSTs, and seen: the no-resubmission checks above count them.
+	if n := s.posts.Load(); n < 30 {
+		t.Errorf("only %d POST requests seen: the resubmission checks cannot see forms sent", n)
+	}
+	t.Logf("%s: %d pages checked, %d forms sent; time spent checking: %v", s.lang, s.n, s.posts.Load(), s.spent)
+}
 
-	if len(s.violation) > 0 {
-		t.Errorf("axe-core found serious or critical violations:\n%s", strings.Join(s.violation, "\n"))
-	}
-	t.Logf("%d pages captured in %s", s.n, s.dir)
+// phoneE164 is a typed number in E.164 (the example numbers are international).
+func phoneE164(typed string) (string, error) {
+	return phone.Normalize(typed, "")
 }

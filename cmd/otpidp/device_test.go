@@ -117,10 +117,11 @@ func TestDeviceGrant(t *testing.T) {
 				}
 				codePage := b.submit(login, "/login", map[string]string{"phone": testPhone, "password": testPassword})
 				back := b.submit(codePage, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)})
-				if back.url.Path != "/device" || !strings.Contains(back.body, `value="`+resp.UserCode+`"`) {
-					t.Fatalf("after signing in: want the device page with the code, got %d %s", back.status, back.url)
+				// Signed in, the browser goes straight on to the approval: the code is not asked again.
+				if back.url.Path != "/device" || strings.Contains(back.body, `action="/device"`) {
+					t.Fatalf("after signing in: want the device approval, got %d %s\n%s", back.status, back.url, back.body)
 				}
-				confirm := b.submit(back, "/device", map[string]string{"user_code": resp.UserCode}) // as pre-filled
+				confirm := back
 				if confirm.status != http.StatusOK || !strings.Contains(confirm.body, "TV app") || !strings.Contains(confirm.body, resp.UserCode) {
 					t.Fatalf("confirmation page: %d\n%s", confirm.status, confirm.body)
 				}
@@ -154,7 +155,7 @@ func TestDeviceGrant(t *testing.T) {
 			})
 			t.Run("register then approve", func(t *testing.T) {
 				// A new user types the code, registers instead of signing in, saves the
-				// recovery codes and lands back on the device page, the code pre-filled.
+				// recovery codes and lands on the device's approval.
 				resp := startDevice(t, ts, rp)
 				nb := newBrowser(t)
 				login := nb.submit(nb.get(resp.VerificationURIComplete), "/device", map[string]string{"user_code": resp.UserCode})
@@ -168,10 +169,10 @@ func TestDeviceGrant(t *testing.T) {
 					t.Fatalf("after registering: want the recovery codes, got %d %s", codes.status, codes.url)
 				}
 				back := nb.submit(codes, "/recovery-codes", nil)
-				if back.url.Path != "/device" || !strings.Contains(back.body, `value="`+resp.UserCode+`"`) {
-					t.Fatalf("after saving the codes: want the device page with the code, got %d %s", back.status, back.url)
+				if back.url.Path != "/device" || !strings.Contains(back.body, resp.UserCode) || !strings.Contains(back.body, `action="/device/decision"`) {
+					t.Fatalf("after saving the codes: want the device approval, got %d %s", back.status, back.url)
 				}
-				confirm := nb.submit(back, "/device", map[string]string{"user_code": resp.UserCode})
+				confirm := back
 				if done := nb.submit(confirm, "/device/decision", map[string]string{"decision": "allow"}); !strings.Contains(done.body, "Device connected") {
 					t.Fatalf("approve: %d\n%s", done.status, done.body)
 				}

@@ -75,13 +75,13 @@ func TestPageHeaders(t *testing.T) {
 		{"callback of an unknown request", func() response { return anon.get(ts.issuer + "/authorize/callback?id=nope") }, http.StatusBadRequest},
 		{"POST without a CSRF token", func() response {
 			return post(anon, "/login", url.Values{"phone": {testPhone}, "password": {testPassword}}, ts.issuer)
-		}, http.StatusForbidden},
+		}, http.StatusSeeOther}, // Post/Redirect/Get: to the 403 page at /message (TestPostRedirectGet)
 		{"cross-origin POST", func() response {
 			return post(anon, "/login", url.Values{"phone": {testPhone}, "password": {testPassword}}, "https://evil.example")
 		}, http.StatusForbidden},
 		{"POST too large", func() response {
 			return post(anon, "/login", url.Values{"password": {strings.Repeat("x", 20<<10)}}, ts.issuer)
-		}, http.StatusRequestEntityTooLarge},
+		}, http.StatusSeeOther}, // to the 413 page at /message
 		{"wrong password", func() response {
 			b := newBrowser(t)
 			page := b.get(ts.issuer + "/login")

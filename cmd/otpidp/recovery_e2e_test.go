@@ -120,12 +120,19 @@ func TestRecoveryAndReset(t *testing.T) {
 				b := newBrowser(t)
 				verify := startReset(t, ts, b, testPhone)
 				code := ts.sms.lastCode(t, testPhone)
+				// A wrong texted code: one answer for both codes.
+				if r := b.submit(verify, "/forgot/verify", map[string]string{"code": "000000", "recovery_code": codes[1]}); r.status != http.StatusBadRequest || !strings.Contains(r.body, "Those codes aren&#39;t right") {
+					t.Fatalf("a wrong texted code: %d\n%s", r.status, r.body)
+				}
+				// The right texted code with no or a wrong recovery code: the texted code is kept
+				// (sealed in the form cookie, never shown) and only the recovery code is asked again.
 				for _, fields := range []map[string]string{
 					{"code": code}, // no recovery code
 					{"code": code, "recovery_code": "0000-0000-0000-0000"}, // a wrong one
 				} {
 					r := b.submit(verify, "/forgot/verify", fields)
-					if r.status != http.StatusBadRequest || !strings.Contains(r.body, "Those codes aren&#39;t right") {
+					if r.status != http.StatusBadRequest || !strings.Contains(r.body, "recovery code isn&#39;t right") ||
+						strings.Contains(r.body, `name="code"`) || strings.Contains(r.body, code) {
 						t.Fatalf("%v: %d\n%s", fields, r.status, r.body)
 					}
 				}

@@ -95,6 +95,7 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 		r.Post("/device/decision", pages.DeviceDecision)
 		r.Post("/logout", pages.Logout)
 		r.Get("/logged-out", pages.LoggedOut)
+		r.Get("/message", pages.MessagePage) // the message a POST led to (Post/Redirect/Get)
 	})
 
 	if demo != nil { // development only: a relying party to try the flow with

@@ -179,6 +179,7 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 	pages, err := ui.New(ctx, ui.Config{
 		ProductName: d.cfg.ProductName, Issuer: d.cfg.Issuer, Secure: issuer.Scheme == "https",
 		LogoURL: d.cfg.Pages.LogoURL, AccentColor: d.cfg.Pages.AccentColor,
+		DefaultRegion: d.cfg.DefaultRegion, SMSCountries: pageCountries(d.cfg),
 		Now: d.now, Logger: d.logger,
 	}, core, prov.CallbackURL)
 	if err != nil {
@@ -192,4 +193,13 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 		}
 	}
 	return routes(d, prov, pages, demo), prov, nil
+}
+
+// pageCountries are the regions the pages say codes are texted to (OTPIDP_SMS_COUNTRIES, by
+// default the default region's).
+func pageCountries(c Config) []string {
+	if len(c.Abuse.SMSCountries) == 0 {
+		return []string{c.DefaultRegion}
+	}
+	return c.Abuse.SMSCountries
 }

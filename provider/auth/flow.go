@@ -451,20 +451,31 @@ func (a *Authenticator) newAccount(ctx context.Context, name, phoneInput, passwo
 }
 
 // checkAccount validates a new account's fields, in the order a form shows them.
+// Every field is checked, so that a page can show all of its errors at once: the error joins
+// (errors.Join) one error per refused field, in the form's order (errors.As finds the first).
 func (a *Authenticator) checkAccount(name, phoneInput, password string) (cleanName, e164 string, err error) {
-	if cleanName, err = checkName(name); err != nil {
-		return "", "", err
+	var errs []error
+	cleanName, nameErr := checkName(name)
+	if nameErr != nil {
+		errs = append(errs, nameErr)
 	}
-	if e164, err = a.normalizePhone(phoneInput); err != nil {
-		return "", "", err
+	e164, phoneErr := a.normalizePhone(phoneInput)
+	if phoneErr == nil && !phone.IsMobileCapable(e164) {
+		phoneErr = ErrPhoneNotMobile
 	}
-	if !phone.IsMobileCapable(e164) {
-		return "", "", ErrPhoneNotMobile
+	if phoneErr != nil {
+		errs, e164 = append(errs, phoneErr), ""
 	}
-	if err = a.CheckPassword(password, cleanName, e164); err != nil {
-		return "", "", err
+	if err := a.CheckPassword(password, cleanName, e164); err != nil {
+		errs = append(errs, err)
 	}
-	return cleanName, e164, nil
+	switch len(errs) {
+	case 0:
+		return cleanName, e164, nil
+	case 1:
+		return "", "", errs[0]
+	}
+	return "", "", errors.Join(errs...)
 }
 
 // normalizePhone turns the typed number into E.164; an error wraps ErrInvalidPhone.

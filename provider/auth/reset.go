@@ -155,7 +155,10 @@ func (a *Authenticator) VerifyReset(ctx context.Context, flowID string, browserH
 		}
 		if !ok {
 			a.log.InfoContext(ctx, "reset refused: wrong recovery code", "user_id", f.UserID, "flow_id", f.ID)
-			return a.wrongTry(ctx, f)
+			if err := a.wrongTry(ctx, f); !errors.Is(err, ErrInvalidCode) {
+				return err
+			}
+			return ErrWrongRecoveryCode
 		}
 	} else if disabled, err := a.smsFactorDisabled(ctx, f.UserID); err != nil {
 		return err

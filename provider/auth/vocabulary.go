@@ -16,6 +16,7 @@ var (
 	ErrInvalidPhone         = authflow.ErrInvalidPhone
 	ErrPhoneNotMobile       = authflow.ErrPhoneNotMobile
 	ErrInvalidCode          = authflow.ErrInvalidCode
+	ErrWrongRecoveryCode    = authflow.ErrWrongRecoveryCode
 	ErrTooManyAttempts      = authflow.ErrTooManyAttempts
 	ErrFlowNotFound         = authflow.ErrFlowNotFound
 	ErrSMSPaused            = authflow.ErrSMSPaused

@@ -28,6 +28,10 @@ var (
 	// ErrInvalidCode: the code is wrong, expired, already used, or there is no code to check.
 	// One error for all of them, on purpose.
 	ErrInvalidCode = errors.New("auth: invalid code")
+	// ErrWrongRecoveryCode: a reset's texted code was right but its recovery code was not. It
+	// wraps ErrInvalidCode. Only the holder of the phone, who typed the right texted code,
+	// learns it: the page keeps that code and asks only for the recovery code again.
+	ErrWrongRecoveryCode = fmt.Errorf("auth: wrong recovery code: %w", ErrInvalidCode)
 	// ErrTooManyAttempts: the current code got too many wrong tries and is dead; a new one must
 	// be sent.
 	ErrTooManyAttempts = errors.New("auth: too many wrong codes")

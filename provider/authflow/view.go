@@ -71,6 +71,7 @@ type DeviceRequest struct {
 // Account is what the account page shows of the signed-in user.
 type Account struct {
 	Name        string
+	Phone       string // E.164: the sign-in again page (reauthentication) fills it in for its owner
 	MaskedPhone string
 	CodesLeft   int
 	Devices     []Device // newest first

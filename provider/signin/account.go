@@ -22,7 +22,7 @@ func (c *Core) Account(ctx context.Context, s authflow.Session) (authflow.Accoun
 	if err != nil {
 		return authflow.Account{}, err
 	}
-	v := authflow.Account{Name: usr.Name, MaskedPhone: phone.Mask(usr.Phone)}
+	v := authflow.Account{Name: usr.Name, Phone: usr.Phone, MaskedPhone: phone.Mask(usr.Phone)}
 	if v.CodesLeft, err = c.auth.RecoveryCodesLeft(ctx, usr.ID); err != nil {
 		return v, err
 	}
