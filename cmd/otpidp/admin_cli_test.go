@@ -461,3 +461,32 @@ func TestHealthcheck(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultAddr: with a localhost issuer (development, codes may go to the console) otpidp
+// listens on the loopback interface only; with any other issuer, on every interface. A listen
+// address without an issuer is warned about.
+func TestDefaultAddr(t *testing.T) {
+	inTempDir(t)
+	tests := []struct {
+		env      map[string]string
+		addr     string
+		warnings bool
+	}{
+		{nil, "127.0.0.1:8080", false},
+		{map[string]string{"OTPIDP_ISSUER": "http://127.0.0.1:8080"}, "127.0.0.1:8080", false},
+		{map[string]string{"OTPIDP_ISSUER": "https://id.example.com", "OTPIDP_SMS": "console"}, ":8080", false},
+		{map[string]string{"OTPIDP_ADDR": ":9090"}, ":9090", true},
+		{map[string]string{"OTPIDP_ADDR": "127.0.0.1:8080"}, "127.0.0.1:8080", false},
+		{map[string]string{"OTPIDP_ADDR": ":9090", "OTPIDP_ISSUER": "http://localhost:9090"}, ":9090", false},
+	}
+	for _, tt := range tests {
+		var stderr strings.Builder
+		c, err := loadConfig(nil, mapEnv(tt.env), &stderr)
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if c.Addr != tt.addr || strings.Contains(stderr.String(), "set OTPIDP_ISSUER") != tt.warnings {
+			t.Errorf("%v: Addr %q, stderr %q; want %q, warning %v", tt.env, c.Addr, stderr.String(), tt.addr, tt.warnings)
+		}
+	}
+}
