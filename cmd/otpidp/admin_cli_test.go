@@ -490,3 +490,27 @@ func TestDefaultAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestContainerFiles: docker-compose.yml passes every setting otpidp reads, and both it and the
+// Dockerfile check health with the binary itself.
+func TestContainerFiles(t *testing.T) {
+	compose, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range configKeys() {
+		if !strings.Contains(string(compose), "\n      "+k+": ${"+k+":-") {
+			t.Errorf("docker-compose.yml does not pass %s through", k)
+		}
+	}
+	if !strings.Contains(string(compose), `test: ["CMD", "/otpidp", "healthcheck"]`) {
+		t.Error("docker-compose.yml has no healthcheck through otpidp healthcheck")
+	}
+	dockerfile, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^HEALTHCHECK .*CMD \["/otpidp", "healthcheck"\]$`).Match(dockerfile) {
+		t.Error("the Dockerfile has no HEALTHCHECK through otpidp healthcheck")
+	}
+}
