@@ -21,7 +21,8 @@ type SessionQuery struct {
 // beyond the sign-in: disabling, listing and deleting users, and every live session.
 type UserAdminStorage interface {
 	// SetUserDisabled sets the user's DisabledAt (the zero time enables it again) and
-	// UpdatedAt = now. ErrNotFound when absent.
+	// UpdatedAt = now. Disabling also deletes the user's flows (a sign-in past its password
+	// step, a reset), in the same transaction, so none can finish. ErrNotFound when absent.
 	SetUserDisabled(ctx context.Context, id string, disabledAt, now time.Time) error
 	// ListUsers returns matching users ordered by CreatedAt, then ID. Deleted users are gone.
 	ListUsers(ctx context.Context, q UserQuery) ([]User, error)

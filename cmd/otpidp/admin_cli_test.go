@@ -164,8 +164,16 @@ func TestUserAdminCommands(t *testing.T) {
 
 			// Disabled: refused like a wrong password, no text; sessions and tokens end.
 			wrong := passwordStep(t, rp, "not the password at all")
+			pending := newBrowser(t) // a sign-in at its code step when the user is disabled
+			pendingCode := pending.submit(pending.get(rp.start().url), "/login", map[string]string{"phone": testPhone, "password": newPassword})
+			if pendingCode.url.Path != "/code" {
+				t.Fatalf("sign-in: %d %s", pendingCode.status, pendingCode.url)
+			}
 			sent := ts.sms.count()
 			c.ok("", "user", "disable", id)
+			if r := pending.submit(pendingCode, "/code", map[string]string{"code": ts.sms.lastCode(t, testPhone)}); r.location != "" || sessionCookie(pending, ts.issuer) != "" {
+				t.Errorf("a sign-in past its password step finished after the disable: %d %s %s", r.status, r.url, r.location)
+			}
 			refused := passwordStep(t, rp, newPassword)
 			if got, want := withoutRequestID(normalized(refused, testPhone)), withoutRequestID(normalized(wrong, testPhone)); refused.url.Path != "/login" || got != want {
 				t.Errorf("a disabled user's right password is answered unlike a wrong one:\n%s\n---\n%s", got, want)

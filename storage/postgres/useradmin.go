@@ -14,17 +14,22 @@ import (
 
 const sqlUserSetDisabled = `UPDATE users SET disabled_at = $2, updated_at = $3 WHERE id = $1`
 
-// SetUserDisabled sets or (with the zero time) clears the user's DisabledAt.
+// SetUserDisabled sets or (with the zero time) clears the user's DisabledAt; disabling deletes
+// the user's flows in progress.
 func (s *Store) SetUserDisabled(ctx context.Context, id string, disabledAt, now time.Time) error {
-	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
-		tag, err := c.Exec(ctx, sqlUserSetDisabled, id, ts(disabledAt), ts(now))
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, sqlUserSetDisabled, id, ts(disabledAt), ts(now))
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
 			return storage.ErrNotFound
 		}
-		return nil
+		if disabledAt.IsZero() {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM flows WHERE user_id = $1`, id)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: set disabled of user %q: %w", id, mapErr(err))

@@ -12,12 +12,23 @@ import (
 
 const setUserDisabled = `UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`
 
-// SetUserDisabled sets or (with the zero time) clears the user's DisabledAt.
+// SetUserDisabled sets or (with the zero time) clears the user's DisabledAt; disabling deletes
+// the user's flows in progress.
 func (s *Store) SetUserDisabled(ctx context.Context, id string, disabledAt, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, setUserDisabled, timeArg(disabledAt), timeArg(now), id)
-	if err == nil {
-		err = affected(res)
-	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, setUserDisabled, timeArg(disabledAt), timeArg(now), id)
+		if err != nil {
+			return err
+		}
+		if err := affected(res); err != nil {
+			return err
+		}
+		if disabledAt.IsZero() {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM flows WHERE user_id = ?`, id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: set disabled of user %q: %w", id, err)
 	}

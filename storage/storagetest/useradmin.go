@@ -14,7 +14,16 @@ func userAdminTests() []subtest {
 		{"UserAdmin/DisableEnable", func(t *testing.T, s storage.Storage) {
 			ctx := t.Context()
 			seed(t, s)
+			mustOK(t, "CreateFlow", s.CreateFlow(ctx, newFlow("f1", "123456"))) // u1's sign-in at the code step
+			other := newFlow("f2", "123456")
+			other.UserID, other.Phone = "u2", "+15550000002"
+			mustOK(t, "CreateFlow u2", s.CreateFlow(ctx, other))
 			mustOK(t, "SetUserDisabled", s.SetUserDisabled(ctx, "u1", at(0), at(time.Second)))
+			_, err := s.GetFlow(ctx, "f1")
+			wantErr(t, "GetFlow of a disabled user", err, storage.ErrNotFound)
+			if _, err := s.GetFlow(ctx, "f2"); err != nil {
+				t.Errorf("another user's flow: %v", err)
+			}
 			want := newUser("u1", "+15550000001")
 			want.DisabledAt, want.UpdatedAt = at(0), at(time.Second)
 			got, err := s.GetUser(ctx, "u1")
