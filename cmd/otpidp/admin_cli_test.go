@@ -443,6 +443,39 @@ func TestDemoSurvivesClientRemove(t *testing.T) {
 	}
 }
 
+func TestAdminUsage(t *testing.T) {
+	c := newCLI(t)
+	for _, args := range [][]string{{"user", "-h"}, {"session", "--help"}} {
+		if r := c.run("", args...); r.err != nil || !strings.Contains(r.stdout, "Usage: otpidp "+args[0]) {
+			t.Errorf("otpidp %v: %v %q", args, r.err, r.stdout)
+		}
+	}
+	for _, args := range [][]string{{"user", "show", "-h"}, {"user", "delete", "-h"}, {"session", "list", "-h"}, {"client", "update", "-h"}, {"client", "rotate-secret", "-h"}, {"healthcheck", "-h"}} {
+		if r := c.run("", args...); r.err != nil || !strings.Contains(r.stderr, "Usage: otpidp") {
+			t.Errorf("otpidp %v: %v %q", args, r.err, r.stderr)
+		}
+	}
+	for _, tt := range []struct {
+		args      []string
+		msg, want string
+	}{
+		{[]string{"user", "frob"}, `unknown command "user frob"`, "Usage: otpidp [COMMAND]"},
+		{[]string{"user", "show"}, "needs a USER", "Usage: otpidp user"},
+		{[]string{"user", "show", "a", "b"}, `unexpected argument "b"`, "Usage: otpidp user"},
+		{[]string{"user", "list", "--disabled", "--enabled"}, "exclude each other", "Usage: otpidp user"},
+		{[]string{"session"}, "needs a subcommand: list or end", "Usage: otpidp session"},
+		{[]string{"session", "end", "x", "--user", "y"}, "one of them", "Usage: otpidp session"},
+		{[]string{"client", "update"}, "the client ID is missing", "Usage: otpidp client update"},
+		{[]string{"client", "rotate-secret"}, "the client ID is missing", "Usage: otpidp client rotate-secret"},
+		{[]string{"version", "x"}, `unexpected argument "x"`, "Usage: otpidp version"},
+	} {
+		wantUsageError(t, c.run("", tt.args...), tt.msg, tt.want)
+	}
+	if r := c.run("", "user", "show", "nobody"); r.err == nil || !strings.Contains(r.err.Error(), `no user "nobody"`) {
+		t.Errorf("user show nobody: %v", r.err)
+	}
+}
+
 func TestVersion(t *testing.T) {
 	c := newCLI(t)
 	out := c.ok("", "version")

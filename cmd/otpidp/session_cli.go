@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -33,6 +34,9 @@ func runSession(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	switch sub {
 	case "list", "end":
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, strings.TrimSuffix(sessionUsage, "Flags:\n"))
+		return nil
 	case "":
 		return usageFailure(stderr, sessionUsage, `"otpidp session" needs a subcommand: list or end`)
 	default:

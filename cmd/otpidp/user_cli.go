@@ -51,6 +51,9 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	const subs = "add, list, show, disable, enable, delete or recovery-codes"
 	switch sub {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, strings.TrimSuffix(userUsage, "Flags:\n"))
+		return nil
 	case "add":
 		return runUserAdd(ctx, args, getenv, stdin, stdout, stderr)
 	case "list":
