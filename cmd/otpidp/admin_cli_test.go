@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -481,6 +482,14 @@ func TestVersion(t *testing.T) {
 	out := c.ok("", "version")
 	if !strings.HasPrefix(out, "otpidp ") || !strings.Contains(out, "go1.") {
 		t.Errorf("version = %q", out)
+	}
+	info := &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/otpidp/otpidp", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-12-01T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got, want := buildVersion(info, true), "otpidp v1.2.3 revision 0123abcd (modified) built from a commit of 2026-12-01T10:00:00Z, go1.26.0"; got != want {
+		t.Errorf("buildVersion = %q, want %q", got, want)
+	}
+	if got := buildVersion(nil, false); got != "otpidp (no build information)" {
+		t.Errorf("buildVersion without information = %q", got)
 	}
 }
 
