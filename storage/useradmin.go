@@ -21,13 +21,16 @@ type SessionQuery struct {
 // beyond the sign-in: disabling, listing and deleting users, and every live session.
 type UserAdminStorage interface {
 	// SetUserDisabled sets the user's DisabledAt (the zero time enables it again) and
-	// UpdatedAt = now. Disabling also deletes the user's flows (a sign-in past its password
-	// step, a reset), in the same transaction, so none can finish. ErrNotFound when absent.
+	// UpdatedAt = now. Disabling also deletes, in the same transaction, the user's flows (a
+	// sign-in past its password step, a reset), its authorization requests whose code is not
+	// redeemed and its device authorizations, so that none can still end in a session or a
+	// token. ErrNotFound when absent.
 	SetUserDisabled(ctx context.Context, id string, disabledAt, now time.Time) error
 	// ListUsers returns matching users ordered by CreatedAt, then ID. Deleted users are gone.
 	ListUsers(ctx context.Context, q UserQuery) ([]User, error)
 	// DeleteUser removes the user's personal data in one transaction: the user record (name,
-	// phone, password hash), its recovery codes, sessions, consents and flows; it revokes every
+	// phone, password hash), its recovery codes, sessions, consents, flows, device
+	// authorizations and unredeemed authorization requests; it revokes every
 	// access and refresh token of the user (the token records stay, keyed by the pseudonymous
 	// ID, until they expire) and remembers the ID as deleted, so CreateUser and
 	// CompleteRegistration never give it out again (ErrAlreadyExists). The phone number is free

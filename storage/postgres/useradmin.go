@@ -14,6 +14,15 @@ import (
 
 const sqlUserSetDisabled = `UPDATE users SET disabled_at = $2, updated_at = $3 WHERE id = $1`
 
+// sqlUserDisableData are what disabling a user deletes, each taking the user ID: its flows in
+// progress, its authorization requests whose code is not redeemed yet, and its device
+// authorizations, so that nothing begun before can still end in a session or a token.
+var sqlUserDisableData = []string{
+	`DELETE FROM flows WHERE user_id = $1`,
+	`DELETE FROM auth_requests WHERE user_id = $1 AND code_used_at IS NULL`,
+	`DELETE FROM device_authorizations WHERE user_id = $1`,
+}
+
 // SetUserDisabled sets or (with the zero time) clears the user's DisabledAt; disabling deletes
 // the user's flows in progress.
 func (s *Store) SetUserDisabled(ctx context.Context, id string, disabledAt, now time.Time) error {
@@ -28,8 +37,12 @@ func (s *Store) SetUserDisabled(ctx context.Context, id string, disabledAt, now 
 		if disabledAt.IsZero() {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM flows WHERE user_id = $1`, id)
-		return err
+		for _, q := range sqlUserDisableData {
+			if _, err := tx.Exec(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: set disabled of user %q: %w", id, mapErr(err))
@@ -81,6 +94,7 @@ var sqlUserDeleteData = []string{
 	`DELETE FROM consents WHERE user_id = $1`,
 	`DELETE FROM flows WHERE user_id = $1`,
 	`DELETE FROM device_authorizations WHERE user_id = $1`,
+	`DELETE FROM auth_requests WHERE user_id = $1 AND code_used_at IS NULL`,
 }
 
 // DeleteUser removes the user's personal data and remembers its ID as deleted. It takes the

@@ -12,6 +12,15 @@ import (
 
 const setUserDisabled = `UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`
 
+// disableUserData are what disabling a user deletes, each taking the user ID: its flows in
+// progress, its authorization requests whose code is not redeemed yet, and its device
+// authorizations, so that nothing begun before can still end in a session or a token.
+var disableUserData = []string{
+	`DELETE FROM flows WHERE user_id = ?`,
+	`DELETE FROM auth_requests WHERE user_id = ? AND code_used_at IS NULL`,
+	`DELETE FROM device_authorizations WHERE user_id = ?`,
+}
+
 // SetUserDisabled sets or (with the zero time) clears the user's DisabledAt; disabling deletes
 // the user's flows in progress.
 func (s *Store) SetUserDisabled(ctx context.Context, id string, disabledAt, now time.Time) error {
@@ -26,8 +35,12 @@ func (s *Store) SetUserDisabled(ctx context.Context, id string, disabledAt, now 
 		if disabledAt.IsZero() {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM flows WHERE user_id = ?`, id)
-		return err
+		for _, q := range disableUserData {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: set disabled of user %q: %w", id, err)
@@ -83,6 +96,7 @@ var deleteUserData = []string{
 	`DELETE FROM consents WHERE user_id = ?`,
 	`DELETE FROM flows WHERE user_id = ?`,
 	`DELETE FROM device_authorizations WHERE user_id = ?`,
+	`DELETE FROM auth_requests WHERE user_id = ? AND code_used_at IS NULL`,
 }
 
 // DeleteUser removes the user's personal data and remembers its ID as deleted.

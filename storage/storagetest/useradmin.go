@@ -18,8 +18,20 @@ func userAdminTests() []subtest {
 			other := newFlow("f2", "123456")
 			other.UserID, other.Phone = "u2", "+15550000002"
 			mustOK(t, "CreateFlow u2", s.CreateFlow(ctx, other))
+			// u1's authorization requests: a1 completed with a code not yet redeemed, a2 redeemed.
+			for _, id := range []string{"a1", "a2"} {
+				mustOK(t, "CreateAuthRequest "+id, s.CreateAuthRequest(ctx, newAuthRequest(id)))
+				mustOK(t, "CompleteAuthRequest "+id, s.CompleteAuthRequest(ctx, id, "u1", at(-time.Second), []string{"pwd"}, at(0)))
+				mustOK(t, "SetAuthCode "+id, s.SetAuthCode(ctx, id, hash("code-"+id), at(time.Minute)))
+			}
+			_, err := s.ConsumeAuthCode(ctx, hash("code-a2"), at(0))
+			mustOK(t, "ConsumeAuthCode a2", err)
 			mustOK(t, "SetUserDisabled", s.SetUserDisabled(ctx, "u1", at(0), at(time.Second)))
-			_, err := s.GetFlow(ctx, "f1")
+			_, err = s.ConsumeAuthCode(ctx, hash("code-a1"), at(time.Second))
+			wantErr(t, "ConsumeAuthCode issued before the disable", err, storage.ErrNotFound)
+			_, err = s.ConsumeAuthCode(ctx, hash("code-a2"), at(time.Second))
+			wantErr(t, "a redeemed code replayed after the disable", err, storage.ErrAlreadyUsed)
+			_, err = s.GetFlow(ctx, "f1")
 			wantErr(t, "GetFlow of a disabled user", err, storage.ErrNotFound)
 			if _, err := s.GetFlow(ctx, "f2"); err != nil {
 				t.Errorf("another user's flow: %v", err)
