@@ -1,7 +1,8 @@
 # otpidp: a static binary on a distroless base, running as a non-root user.
 #
 #   docker build -t otpidp .
-#   docker run -p 8080:8080 otpidp     # SQLite in /data, demo at http://localhost:8080/demo
+#   docker run -p 127.0.0.1:8080:8080 otpidp     # SQLite in /data, demo at http://localhost:8080/demo
+#   docker run --rm -v otpidp-data:/data otpidp user list   # any command, on the same database
 
 FROM golang:1.26 AS build
 WORKDIR /src
@@ -18,7 +19,11 @@ COPY --from=build --chown=65532:65532 /out/data /data
 WORKDIR /data
 VOLUME ["/data"]
 USER 65532:65532
+# Inside the container otpidp listens on every interface, so that the published port reaches it
+# (outside a container the default for a localhost issuer is 127.0.0.1:8080).
 ENV OTPIDP_ADDR=:8080
 EXPOSE 8080
+# The binary checks itself (GET /readyz: the database answers); the image has no curl.
+HEALTHCHECK --interval=10s --timeout=6s --start-period=30s --retries=3 CMD ["/otpidp", "healthcheck"]
 ENTRYPOINT ["/otpidp"]
 CMD ["serve"]

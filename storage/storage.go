@@ -43,7 +43,11 @@ type User struct {
 	PasswordHash  string // PHC string ($argon2id$…) or a bcrypt hash for imported users
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	DisabledAt    time.Time // set by an operator: the user cannot sign in; zero when enabled
 }
+
+// Disabled reports whether an operator disabled the user.
+func (u User) Disabled() bool { return !u.DisabledAt.IsZero() }
 
 // Client is a registered relying party.
 type Client struct {
@@ -195,9 +199,10 @@ type Storage interface {
 	AuditStore     // the audit log (audit.go)
 	AccountStorage // account.go: recovery codes, apps with access
 
-	SMSMessages    // smsmessage.go
-	BrowserStorage // browser.go: re-binding a browser's flows to a new cookie value
-	ProfileStorage // userprofile.go: the user's name
+	SMSMessages      // smsmessage.go
+	BrowserStorage   // browser.go: re-binding a browser's flows to a new cookie value
+	ProfileStorage   // userprofile.go: the user's name
+	UserAdminStorage // useradmin.go: disabling, listing and deleting users; every session; client updates
 	// Migrate applies the embedded migrations that are not applied yet. Two processes calling
 	// it at once against one database do not race.
 	Migrate(ctx context.Context) error

@@ -75,7 +75,7 @@ func runSMS(ctx context.Context, args []string, getenv func(string) string, stdo
 		if sub == "resume" {
 			event = audit.SMSResumed
 		}
-		log.Record(ctx, audit.Entry{Event: event, Detail: "operator"})
+		log.Record(ctx, audit.Entry{Event: event, Detail: audit.ActorOperator})
 		if sub == "pause" {
 			fmt.Fprintln(stdout, "SMS are paused on every instance: no code is sent until \"otpidp sms resume\".")
 		} else {
@@ -112,8 +112,8 @@ Print the audit log, oldest first: password and code checks, codes sent and refu
 lockouts, registrations, tokens issued, refreshed and revoked, rate-limit refusals and operator
 actions, with time, user, client, IP address, request ID and the phone number masked.
 
---since takes a duration back from now ("24h", "30m") or a time ("2026-01-02",
-"2026-01-02T15:04:05Z").
+--since takes a duration back from now ("24h", "30m", "7d"), a date ("2026-01-02", midnight
+UTC) or a time ("2026-01-02T15:04", "2026-01-02T15:04:05Z"): the same as every --since.
 
 Flags:
 `
@@ -182,20 +182,4 @@ type auditJSON struct {
 	RequestID   string    `json:"request_id,omitempty"`
 	PhoneMasked string    `json:"phone,omitempty"`
 	Detail      string    `json:"detail,omitempty"`
-}
-
-// parseSince reads --since: a positive duration back from now, a date or an RFC 3339 time.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		if d <= 0 {
-			return time.Time{}, errors.New("the duration must be positive")
-		}
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, errors.New(`want a duration like "24h" or a time like "2026-01-02" or "2026-01-02T15:04:05Z"`)
 }

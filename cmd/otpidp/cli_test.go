@@ -26,8 +26,16 @@ type cli struct {
 	dbURL string
 }
 
-// newCLI returns a cli on a fresh SQLite file, in an empty working directory.
+// newCLI returns a cli on a fresh, migrated SQLite file, in an empty working directory.
 func newCLI(t *testing.T) *cli {
+	t.Helper()
+	c := newCLINoDatabase(t)
+	c.store() // commands other than serve and migrate need the database to exist
+	return c
+}
+
+// newCLINoDatabase is newCLI whose database file does not exist yet.
+func newCLINoDatabase(t *testing.T) *cli {
 	t.Helper()
 	dir := inTempDir(t)
 	u := "sqlite:" + filepath.Join(dir, "x.db")
@@ -444,10 +452,10 @@ func TestUsage(t *testing.T) {
 		msg, want string
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`, "Usage: otpidp [COMMAND]"},
-		{[]string{"client"}, "needs a subcommand: add, list or remove", "Usage: otpidp [COMMAND]"},
+		{[]string{"client"}, "needs a subcommand: add, list, remove, update or rotate-secret", "Usage: otpidp [COMMAND]"},
 		{[]string{"client", "delete", "x"}, `unknown command "client delete"`, "Usage: otpidp [COMMAND]"},
 		{[]string{"user"}, "needs a subcommand: add", "Usage: otpidp [COMMAND]"},
-		{[]string{"user", "remove"}, "needs a subcommand: add", "Usage: otpidp [COMMAND]"},
+		{[]string{"user", "remove"}, `unknown command "user remove"`, "Usage: otpidp [COMMAND]"},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag", "Usage: otpidp [serve]"},
 		{[]string{"serve", "--twilio-auth-token=x"}, "flag provided but not defined", "Usage: otpidp [serve]"},
 		{[]string{"serve", "--dev=perhaps"}, "must be true or false", "Usage: otpidp [serve]"},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/otpidp/otpidp/provider"
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -115,6 +116,7 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return clientSpecFailure(fs, fmt.Errorf("register client: %w", err))
 	}
+	recordOperator(ctx, store, stderr, audit.Entry{Event: audit.ClientAdded, ClientID: id})
 	discovery := cfg.Issuer + "/.well-known/openid-configuration"
 	if *asJSON {
 		return writeJSON(stdout, clientJSON{
@@ -266,6 +268,7 @@ func runClientRemove(ctx context.Context, args []string, getenv func(string) str
 	} else if err != nil {
 		return fmt.Errorf("remove client %q: %w", id, err)
 	}
+	recordOperator(ctx, store, stderr, audit.Entry{Event: audit.ClientRemoved, ClientID: id})
 	fmt.Fprintf(stdout, "Removed client %s (%q).\n", id, c.Name)
 	return nil
 }

@@ -48,7 +48,8 @@ func configKeys() []string {
 // Defaults.
 const (
 	defaultIssuer        = "http://localhost:8080"
-	defaultAddr          = ":8080"
+	defaultAddr          = ":8080"          // with an issuer that is not a loopback address
+	defaultDevAddr       = "127.0.0.1:8080" // with a loopback issuer: codes may go to the console
 	defaultSQLiteFile    = "otpidp.db"
 	defaultDatabaseURL   = "sqlite:" + defaultSQLiteFile
 	defaultRegion        = "US"
@@ -147,7 +148,7 @@ func configFlag(key string) (name, help string) {
 	case envIssuer:
 		return "issuer", "public base URL of the provider (" + envIssuer + ", default " + defaultIssuer + ")"
 	case envAddr:
-		return "addr", "listen address (" + envAddr + ", default " + defaultAddr + ")"
+		return "addr", "listen address (" + envAddr + ", default " + defaultDevAddr + " with a localhost issuer, else " + defaultAddr + "); set --issuer to the URL browsers use to reach it"
 	case envDatabaseURL:
 		return "database-url", "sqlite:PATH or postgres://… (" + envDatabaseURL + ", default " + defaultDatabaseURL + ")"
 	case envSMS:
@@ -238,7 +239,8 @@ func resolveConfig(cf *configFlags, getenv func(string) string, stderr io.Writer
 	}
 
 	c.Issuer = strings.TrimSuffix(get(envIssuer, defaultIssuer), "/")
-	c.Addr = get(envAddr, defaultAddr)
+	addrSet := false
+	c.Addr, addrSet = lookup(envAddr)
 	c.DatabaseURL = get(envDatabaseURL, defaultDatabaseURL)
 	c.TwilioAccountSID = get(envTwilioSID, "")
 	c.TwilioAuthToken = get(envTwilioToken, "")
@@ -272,7 +274,32 @@ func resolveConfig(cf *configFlags, getenv func(string) string, stderr io.Writer
 		c.Dev = isLoopbackURL(c.Issuer)
 	}
 	problems = append(problems, c.resolveAbuse(lookup)...)
+	_, issuerSet := lookup(envIssuer)
+	c.Addr = resolveAddr(c.Addr, addrSet, c.Issuer, issuerSet, stderr)
 	return c, problems
+}
+
+// resolveAddr is the listen address: the one configured, or by default 127.0.0.1:8080 for a
+// loopback issuer (development, where codes may be printed on the console, is not served to
+// the network) and :8080 (every interface) for any other issuer. A listen address given
+// without an issuer is warned about: tokens and redirects would still name the default
+// issuer's port.
+func resolveAddr(addr string, addrSet bool, issuer string, issuerSet bool, stderr io.Writer) string {
+	if !addrSet {
+		if isLoopbackURL(issuer) {
+			return defaultDevAddr
+		}
+		return defaultAddr
+	}
+	if !issuerSet {
+		_, port, err := net.SplitHostPort(addr)
+		u, uerr := url.Parse(issuer)
+		if err == nil && uerr == nil && port != u.Port() && port != "0" {
+			fmt.Fprintf(stderr, "otpidp: warning: %s=%s but %s is %s: set %s (--issuer) to the URL browsers use to reach this address\n",
+				envAddr, addr, envIssuer, issuer, envIssuer)
+		}
+	}
+	return addr
 }
 
 // Validate reports every problem of the configuration in one *configError.

@@ -44,7 +44,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	want := Config{
 		Issuer:        "http://localhost:8080",
-		Addr:          ":8080",
+		Addr:          "127.0.0.1:8080", // a localhost issuer listens on loopback only
 		DatabaseURL:   "sqlite:otpidp.db",
 		SMS:           "console",
 		DefaultRegion: "US",
@@ -224,7 +224,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 		field func(Config) string
 	}{
 		{"OTPIDP_ISSUER", "--issuer", [4]string{"http://localhost:1", "http://localhost:2", "http://localhost:3", "http://localhost:8080"}, nil, func(c Config) string { return c.Issuer }},
-		{"OTPIDP_ADDR", "--addr", [4]string{":1", ":2", ":3", ":8080"}, nil, func(c Config) string { return c.Addr }},
+		{"OTPIDP_ADDR", "--addr", [4]string{":1", ":2", ":3", "127.0.0.1:8080"}, nil, func(c Config) string { return c.Addr }},
 		{"OTPIDP_DATABASE_URL", "--database-url", [4]string{"sqlite:1.db", "sqlite:2.db", "sqlite:3.db", "sqlite:otpidp.db"}, nil, func(c Config) string { return c.DatabaseURL }},
 		{"OTPIDP_SMS", "--sms", [4]string{"console", "twilio", "console", "twilio"}, twilioEnv(), func(c Config) string { return c.SMS }},
 		{"OTPIDP_DEFAULT_REGION", "--default-region", [4]string{"GB", "DE", "FR", "US"}, nil, func(c Config) string { return c.DefaultRegion }},

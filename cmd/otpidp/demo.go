@@ -35,19 +35,22 @@ type demoApp struct {
 	party rp.RelyingParty // made on first use: discovery needs the server to be listening
 }
 
-func newDemo(ctx context.Context, d deps) (*demoApp, error) {
-	redirect := d.cfg.Issuer + "/demo/callback"
-	c := storage.Client{
+// demoClient is the demo's registration for this issuer.
+func demoClient(d deps) storage.Client {
+	return storage.Client{
 		ID: demoClientID, Name: "otpidp demo app", Public: true, FirstParty: true,
-		RedirectURIs: []string{redirect}, PostLogoutRedirectURIs: []string{d.cfg.Issuer + "/demo"},
+		RedirectURIs: []string{d.cfg.Issuer + "/demo/callback"}, PostLogoutRedirectURIs: []string{d.cfg.Issuer + "/demo"},
 		GrantTypes:        []string{provider.GrantAuthorizationCode, provider.GrantRefreshToken},
 		AccessTokenFormat: provider.AccessTokenOpaque, CreatedAt: d.now().UTC(),
 	}
+}
+
+func newDemo(ctx context.Context, d deps) (*demoApp, error) {
 	// Re-register on every start: the issuer (and so the redirect URI) may have changed.
 	if err := d.store.DeleteClient(ctx, demoClientID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, fmt.Errorf("demo client: %w", err)
 	}
-	if err := d.store.CreateClient(ctx, c); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+	if err := d.store.CreateClient(ctx, demoClient(d)); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
 		return nil, fmt.Errorf("demo client: %w", err)
 	}
 	// Cookie keys from the store, so any instance can finish a sign-in another started.
@@ -98,8 +101,27 @@ func (a *demoApp) callback() http.HandlerFunc {
 	})
 }
 
+// ensureClient registers the demo client again when it is gone: "otpidp client remove
+// otpidp-demo" while the server runs must not break /demo until a restart.
+func (a *demoApp) ensureClient(ctx context.Context) error {
+	_, err := a.d.store.GetClient(ctx, demoClientID)
+	if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	a.d.logger.InfoContext(ctx, "demo client was removed: registering it again")
+	if err := a.d.store.CreateClient(ctx, demoClient(a.d)); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		return err
+	}
+	return nil
+}
+
 func (a *demoApp) withParty(h func(rp.RelyingParty) http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if err := a.ensureClient(r.Context()); err != nil {
+			a.d.logger.ErrorContext(r.Context(), "demo client", "error", err)
+			http.Error(w, "The demo app is unavailable: its client could not be registered. Try again, or restart otpidp.", http.StatusServiceUnavailable)
+			return
+		}
 		p, err := a.relyingParty(r.Context())
 		if err != nil {
 			a.d.logger.ErrorContext(r.Context(), "demo relying party", "error", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/otpidp/otpidp/provider"
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/storage"
 )
 
@@ -151,6 +152,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	recordOperator(ctx, store, stderr, audit.Entry{Event: audit.KeyRotated})
 	fmt.Fprintf(stdout, "New %s signing key %s: published now, signs from %s.\nThe keys it replaces leave JWKS at %s.\n",
 		r.Algorithm, r.ID, r.ActiveAt.Format(time.RFC3339), r.RetireAt.Format(time.RFC3339))
 	return nil

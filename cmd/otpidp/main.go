@@ -6,8 +6,13 @@
 //	otpidp client add      register a relying party
 //	otpidp client list     list relying parties
 //	otpidp client remove   delete a relying party
+//	otpidp client update   change a relying party; client rotate-secret gives it a new secret
 //	otpidp user add        create a user; the password is read from standard input
+//	otpidp user …          list, show, disable, enable, delete a user; new recovery codes
+//	otpidp session …       list and end browser sessions
 //	otpidp sms stats       delivery of the text messages sent, per country
+//	otpidp version         the build's version and VCS revision
+//	otpidp healthcheck     exit 0 when the local server is ready (for container health checks)
 //
 // Configuration comes from flags, the environment and a .env file; see README.md.
 package main
@@ -69,12 +74,23 @@ Commands:
   client add          register a relying party and print its client_id and client_secret
   client list         list the registered relying parties
   client remove ID    delete a relying party
+  client update ID    change a relying party (name, redirect URIs, grants, scopes, …), keeping its secret
+  client rotate-secret ID   give a confidential client a new secret, printed once
   user add            create a user; the password is read from standard input
+  user list           list users (user show USER for one)
+  user disable|enable USER   stop or restore a user's sign-ins (disable also ends sessions, revokes tokens)
+  user delete USER --yes     delete an account's personal data; the number may register again
+  user recovery-codes USER   issue a fresh set of recovery codes, printed once
+  session list|end    list live browser sessions (--user USER); end one (ID) or a user's (--user)
   sms pause|resume    stop or restart every SMS on every instance (also: sms status, sms restore USER_ID)
   audit               print the audit log (--user ID, --since 24h)
   keys rotate         create a new signing key (keys list shows them)
-  sms stats           delivery of the text messages sent, per country
+  sms stats           delivery of the text messages sent, per country (--since 24h, 7d, 2026-12-01)
+  version             print the version and VCS revision of this build
+  healthcheck         exit 0 when the local server answers /readyz (for container health checks)
   help                show this help
+
+Every command but serve and migrate needs an existing database: it never creates one.
 
 Run "otpidp COMMAND -h" for the flags of a command. Configuration comes from flags, the
 environment (OTPIDP_ISSUER, OTPIDP_DATABASE_URL, TWILIO_ACCOUNT_SID, …) and a .env file in the
@@ -112,15 +128,22 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return runClientList(ctx, subArgs, getenv, stdout, stderr)
 		case "remove":
 			return runClientRemove(ctx, subArgs, getenv, stdout, stderr)
+		case "update":
+			return runClientUpdate(ctx, subArgs, getenv, stdout, stderr)
+		case "rotate-secret":
+			return runClientRotateSecret(ctx, subArgs, getenv, stdout, stderr)
 		case "":
-			return usageFailure(stderr, usage, `"otpidp client" needs a subcommand: add, list or remove`)
+			return usageFailure(stderr, usage, `"otpidp client" needs a subcommand: add, list, remove, update or rotate-secret`)
 		}
-		return usageFailure(stderr, usage, "unknown command \"client %s\" (want add, list or remove)", sub)
+		return usageFailure(stderr, usage, "unknown command \"client %s\" (want add, list, remove, update or rotate-secret)", sub)
 	case "user":
-		if len(rest) > 0 && rest[0] == "add" {
-			return runUserAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
-		}
-		return usageFailure(stderr, usage, `"otpidp user" needs a subcommand: add`)
+		return runUser(ctx, rest, getenv, stdin, stdout, stderr) // user_cli.go
+	case "session":
+		return runSession(ctx, rest, getenv, stdout, stderr) // session_cli.go
+	case "version", "--version":
+		return runVersion(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "sms":
 		if len(rest) > 0 && rest[0] == "stats" {
 			return runSMSStats(ctx, rest[1:], getenv, stdout, stderr)

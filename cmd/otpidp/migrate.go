@@ -23,7 +23,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if fs.NArg() > 0 {
 		return flagUsageFailure(fs, "migrate: unexpected argument %q", fs.Arg(0))
 	}
-	cfg, store, err := cf.openStore(ctx, getenv, stderr)
+	cfg, store, err := cf.openOrCreateStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func summarizeSMS(stats []storage.SMSStat) ([]smsCounts, smsCounts) {
 func runSMSStats(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sms stats", smsStatsUsage, stderr)
 	cf := addConfigFlags(fs, envDatabaseURL)
-	since := fs.Duration("since", 24*time.Hour, "count the messages sent in this last period")
+	since := fs.String("since", "24h", "count the messages sent since then: "+sinceHelp)
 	asJSON := fs.Bool("json", false, "print the counts as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -87,15 +87,15 @@ func runSMSStats(ctx context.Context, args []string, getenv func(string) string,
 	if fs.NArg() > 0 {
 		return flagUsageFailure(fs, "sms stats: unexpected argument %q", fs.Arg(0))
 	}
-	if *since <= 0 {
-		return flagUsageFailure(fs, "sms stats: --since must be positive, like 24h or 168h")
+	from, err := parseSince(*since, time.Now())
+	if err != nil {
+		return flagUsageFailure(fs, "sms stats: --since %q: %v", *since, err)
 	}
 	_, store, err := cf.openStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	from := time.Now().UTC().Add(-*since)
 	stats, err := store.SMSStats(ctx, from)
 	if err != nil {
 		return fmt.Errorf("sms stats: %w", err)

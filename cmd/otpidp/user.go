@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/provider/auth"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
@@ -58,7 +59,7 @@ func runUserAdd(ctx context.Context, args []string, getenv func(string) string, 
 		return flagUsageFailure(fs, "user add: %v", err)
 	}
 
-	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	store, err := openExistingStore(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -92,7 +93,9 @@ func runUserAdd(ctx context.Context, args []string, getenv func(string) string, 
 	case err != nil:
 		return fmt.Errorf("user add: %w", err)
 	}
+	recordOperator(ctx, store, stderr, audit.Entry{Event: audit.UserAdded, UserID: u.ID, Phone: u.Phone})
 	fmt.Fprintf(stdout, "Created user %s: %s, %s (phone verified).\n", u.ID, u.Name, u.Phone)
+	fmt.Fprintf(stdout, "To let the user reset a forgotten password, give them recovery codes: otpidp user recovery-codes %s\n", u.ID)
 	return nil
 }
 

@@ -61,10 +61,28 @@ const (
 	ProtocolRateLimited Event = "protocol.rate_limited"
 )
 
-// Operators (the command line).
+// Operators (the command line) and account lifecycle. Events an operator caused carry
+// Detail ActorOperator; an account's own deletion (from the account page) carries ActorUser.
 const (
-	SMSPaused  Event = "sms.paused"
-	SMSResumed Event = "sms.resumed"
+	SMSPaused           Event = "sms.paused"
+	SMSResumed          Event = "sms.resumed"
+	ClientAdded         Event = "client.added"
+	ClientRemoved       Event = "client.removed"
+	ClientUpdated       Event = "client.updated"
+	ClientSecretRotated Event = "client.secret_rotated"
+	UserAdded           Event = "user.added"
+	UserDisabled        Event = "user.disabled"
+	UserEnabled         Event = "user.enabled"
+	UserDeleted         Event = "user.deleted"
+	KeyRotated          Event = "key.rotated"
+	// RecoveryCodesIssued and SessionEnded (above) are also recorded for operators, with
+	// Detail ActorOperator.
+)
+
+// Who caused an event, in Entry.Detail.
+const (
+	ActorOperator = "operator" // the command line
+	ActorUser     = "user"     // the account's own user
 )
 
 // maxDetail bounds Entry.Detail, a short reason such as "wrong_password".

@@ -144,6 +144,13 @@ func (a *Authenticator) verifyLoginPassword(ctx context.Context, e164, password,
 		a.audit(ctx, EventPasswordFailed, user.ID, e164, authRequestID, "wrong_password")
 		return storage.User{}, ErrInvalidCredentials
 	}
+	if user.Disabled() {
+		// Refused like a wrong password, after the same work, and no text is sent (ACC-01).
+		// Not counted as a failure: the password was right.
+		a.log.InfoContext(ctx, "login refused", "reason", "account_disabled", "user_id", user.ID, "phone", phone.MaskForLog(e164))
+		a.audit(ctx, EventPasswordFailed, user.ID, e164, authRequestID, "account_disabled")
+		return storage.User{}, ErrInvalidCredentials
+	}
 	return user, nil
 }
 

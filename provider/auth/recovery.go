@@ -85,6 +85,16 @@ func (a *Authenticator) recoveryHash(userID, code string) []byte {
 // GenerateRecoveryCodes replaces the user's recovery codes with RecoveryCodeCount new ones and
 // returns them, formatted for reading. They are never available again.
 func (a *Authenticator) GenerateRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
+	return a.generateRecoveryCodes(ctx, userID, "")
+}
+
+// GenerateRecoveryCodesBy is GenerateRecoveryCodes for someone other than the user (an
+// operator): actor is the audit event's detail.
+func (a *Authenticator) GenerateRecoveryCodesBy(ctx context.Context, userID, actor string) ([]string, error) {
+	return a.generateRecoveryCodes(ctx, userID, actor)
+}
+
+func (a *Authenticator) generateRecoveryCodes(ctx context.Context, userID, actor string) ([]string, error) {
 	if userID == "" {
 		return nil, errors.New("auth: recovery codes: no user")
 	}
@@ -108,7 +118,7 @@ func (a *Authenticator) GenerateRecoveryCodes(ctx context.Context, userID string
 		return nil, fmt.Errorf("auth: store recovery codes: %w", err)
 	}
 	a.log.InfoContext(ctx, "recovery codes issued", "user_id", userID, "count", len(codes))
-	a.audit(ctx, EventRecoveryIssued, userID, "", "", "")
+	a.audit(ctx, EventRecoveryIssued, userID, "", "", actor)
 	return codes, nil
 }
 

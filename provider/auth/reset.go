@@ -84,7 +84,7 @@ func (a *Authenticator) StartReset(ctx context.Context, phoneInput, authRequestI
 	userID := ""
 	u, err := a.store.GetUserByPhone(ctx, e164)
 	switch {
-	case err == nil && u.PhoneVerified:
+	case err == nil && u.PhoneVerified && !u.Disabled(): // a disabled account is reset like none (ACC-01)
 		userID = u.ID
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return FlowView{}, fmt.Errorf("auth: reset: get user: %w", err)

@@ -204,7 +204,7 @@ func (s *Store) CompleteRegistration(ctx context.Context, id string, codeHash []
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, sqlUserInsert, userArgs(u)...)
+		err = insertUser(ctx, tx, u)
 		return err
 	})
 	if err != nil {

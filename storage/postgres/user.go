@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -35,7 +36,7 @@ func (s *Store) Secret(ctx context.Context, name string, value []byte) ([]byte, 
 	return got, nil
 }
 
-const userColumns = `id, phone, phone_verified, name, password_hash, created_at, updated_at`
+const userColumns = `id, phone, phone_verified, name, password_hash, created_at, updated_at, disabled_at`
 
 type userRow struct {
 	ID            string             `db:"id"`
@@ -45,6 +46,7 @@ type userRow struct {
 	PasswordHash  string             `db:"password_hash"`
 	CreatedAt     pgtype.Timestamptz `db:"created_at"`
 	UpdatedAt     pgtype.Timestamptz `db:"updated_at"`
+	DisabledAt    pgtype.Timestamptz `db:"disabled_at"`
 }
 
 func (r userRow) user() storage.User {
@@ -56,20 +58,41 @@ func (r userRow) user() storage.User {
 		PasswordHash:  r.PasswordHash,
 		CreatedAt:     tm(r.CreatedAt),
 		UpdatedAt:     tm(r.UpdatedAt),
+		DisabledAt:    tm(r.DisabledAt),
 	}
 }
 
-const sqlUserInsert = `INSERT INTO users (` + userColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+// sqlUserInsert never gives out the ID of a deleted user: it inserts nothing then, which
+// insertUser reports as ErrAlreadyExists.
+const sqlUserInsert = `INSERT INTO users (` + userColumns + `)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS (SELECT 1 FROM deleted_users WHERE id = $1)`
 
 func userArgs(u storage.User) []any {
-	return []any{u.ID, u.Phone, u.PhoneVerified, u.Name, u.PasswordHash, ts(u.CreatedAt), ts(u.UpdatedAt)}
+	return []any{u.ID, u.Phone, u.PhoneVerified, u.Name, u.PasswordHash, ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.DisabledAt)}
+}
+
+// execer is a connection or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// insertUser stores u: ErrAlreadyExists when its ID or phone is taken, or its ID was a deleted
+// user's.
+func insertUser(ctx context.Context, e execer, u storage.User) error {
+	tag, err := e.Exec(ctx, sqlUserInsert, userArgs(u)...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return storage.ErrAlreadyExists
+	}
+	return nil
 }
 
 // CreateUser stores u: ErrAlreadyExists when its ID or phone is taken.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
 	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
-		_, err := c.Exec(ctx, sqlUserInsert, userArgs(u)...)
-		return err
+		return insertUser(ctx, c, u)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: create user %q: %w", u.ID, mapErr(err))

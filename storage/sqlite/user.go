@@ -9,16 +9,19 @@ import (
 	"github.com/otpidp/otpidp/storage"
 )
 
-const userCols = `id, phone, phone_verified, name, password_hash, created_at, updated_at`
+const userCols = `id, phone, phone_verified, name, password_hash, created_at, updated_at, disabled_at`
 
 func scanUser(sc scanner) (storage.User, error) {
 	var u storage.User
 	err := sc.Scan(&u.ID, &u.Phone, &u.PhoneVerified, &u.Name, &u.PasswordHash,
-		timeCol(&u.CreatedAt), timeCol(&u.UpdatedAt))
+		timeCol(&u.CreatedAt), timeCol(&u.UpdatedAt), timeCol(&u.DisabledAt))
 	return u, err
 }
 
-const insertUser = `INSERT INTO users (` + userCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+// insertUser never gives out the ID of a deleted user: it inserts nothing then, which
+// createUser reports as ErrAlreadyExists.
+const insertUser = `INSERT INTO users (` + userCols + `)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 FROM deleted_users WHERE id = ?1)`
 
 // execer is a *sql.DB or *sql.Tx.
 type execer interface {
@@ -26,9 +29,17 @@ type execer interface {
 }
 
 func createUser(ctx context.Context, e execer, u storage.User) error {
-	_, err := e.ExecContext(ctx, insertUser, u.ID, u.Phone, boolArg(u.PhoneVerified), u.Name,
-		u.PasswordHash, timeArg(u.CreatedAt), timeArg(u.UpdatedAt))
-	return insertErr(err)
+	res, err := e.ExecContext(ctx, insertUser, u.ID, u.Phone, boolArg(u.PhoneVerified), u.Name,
+		u.PasswordHash, timeArg(u.CreatedAt), timeArg(u.UpdatedAt), timeArg(u.DisabledAt))
+	if err != nil {
+		return insertErr(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return storage.ErrAlreadyExists // the ID of a deleted user
+	}
+	return nil
 }
 
 // CreateUser stores u; ErrAlreadyExists when its ID or phone is taken.
