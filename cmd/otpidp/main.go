@@ -23,6 +23,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/storage/deadline"
+	"github.com/otpidp/otpidp/storage/postgres"
 )
 
 func main() {
@@ -157,13 +162,33 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
 	// zitadel/oidc logs through slog's default logger only; give it ours.
 	slog.SetDefault(logger)
-	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	life := cfg.Lifecycle.withDefaults()
+	store, err := openMigratedStore(ctx, cfg.DatabaseURL, postgres.WithTimeout(life.DBTimeout))
 	if err != nil {
 		return err
 	}
-	defer store.Close()
 	logger.Debug("configuration", "config", cfg)
-	return serve(ctx, cfg, store, logger, stdout)
+	err = serve(ctx, cfg, deadline.Wrap(store, life.DBTimeout), logger, stdout)
+	closeStore(store, closeMargin(life), logger)
+	return err
+}
+
+// closeStore closes the store, waiting at most wait: closing a PostgreSQL pool waits for the
+// connections in use, and the process must exit within its grace period whatever the database
+// does.
+func closeStore(store storage.Storage, wait time.Duration, logger *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		if err := store.Close(); err != nil {
+			logger.Warn("close the database", "error", err)
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		logger.Warn("the database did not close in time; exiting anyway")
+	}
 }
 
 // newFlagSet returns a flag set that reports errors, and prints usage followed by the flags'
