@@ -24,7 +24,9 @@ type readiness struct {
 
 // readyChecker is storage/deadline's Ready: a recent successful call makes the store ready
 // without queueing behind a busy pool.
-type readyChecker interface{ Ready(ctx context.Context) error }
+type readyChecker interface {
+	Ready(ctx context.Context) error
+}
 
 // handleReadyz is readiness: 503 with Retry-After at once while draining; otherwise the
 // database answers within readyTimeout (SECURITY.md REL-17).

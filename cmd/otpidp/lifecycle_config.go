@@ -26,7 +26,9 @@ type LifecycleConfig struct {
 	ShutdownGrace time.Duration // OTPIDP_SHUTDOWN_GRACE: from SIGTERM to exit, at most
 }
 
-func lifecycleConfigKeys() []string { return []string{envDBTimeout, envShutdownDrain, envShutdownGrace} }
+func lifecycleConfigKeys() []string {
+	return []string{envDBTimeout, envShutdownDrain, envShutdownGrace}
+}
 
 // resolveLifecycle reads the deadline and shutdown settings into c.
 func resolveLifecycle(c *Config, get func(key, def string) string) []string {

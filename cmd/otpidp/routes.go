@@ -31,7 +31,7 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 	r.Use(reqinfo.Middleware(d.cfg.Abuse.TrustedProxies))
 	r.Use(unavailableAnswers(pages)) // a database outage is a 503 everywhere (unavailable.go)
 
-	r.Get("/healthz", handleHealthz)                  // liveness: no database
+	r.Get("/healthz", handleHealthz)                           // liveness: no database
 	r.Get("/readyz", handleReadyz(d.store, d.ready, d.logger)) // readiness: not draining, the database answers (health.go)
 
 	protocol, ep, limited := prov.Handler(), prov.Endpoints(), protocolLimits(d)

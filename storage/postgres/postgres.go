@@ -238,10 +238,10 @@ func isUnavailable(err error) bool {
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
 		switch {
 		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
-			strings.HasPrefix(pgErr.Code, "57P"),  // admin/crash shutdown, cannot connect now
-			pgErr.Code == "57014",                 // query_canceled (statement_timeout)
-			pgErr.Code == "53300",                 // too_many_connections
-			pgErr.Code == "25P03":                 // idle_in_transaction_session_timeout
+			strings.HasPrefix(pgErr.Code, "57P"), // admin/crash shutdown, cannot connect now
+			pgErr.Code == "57014",                // query_canceled (statement_timeout)
+			pgErr.Code == "53300",                // too_many_connections
+			pgErr.Code == "25P03":                // idle_in_transaction_session_timeout
 			return true
 		}
 		return false
