@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -213,8 +214,15 @@ func (s *Store) withConn(ctx context.Context, fn func(c *pgxpool.Conn) error) er
 	}
 	defer c.Release()
 	err = fn(c)
-	if err != nil && c.Conn().IsClosed() && serverShutdown(err) {
-		s.pool.Reset()
+	if err != nil && c.Conn().IsClosed() {
+		if serverShutdown(err) {
+			s.pool.Reset()
+		}
+		// pgx closes a connection when it fails (a broken or timed-out network, the server
+		// going away, a deadline): the database, not the statement, is the problem.
+		if !errors.Is(err, storage.ErrUnavailable) && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%w: connection lost: %w", storage.ErrUnavailable, err)
+		}
 	}
 	return unavailable(err)
 }
@@ -253,7 +261,8 @@ func isUnavailable(err error) bool {
 		return true
 	}
 	// SafeToRetry: the statement never reached the server (a closed or busy connection).
-	return pgconn.Timeout(err) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded)
+	return pgconn.Timeout(err) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // serverShutdown reports whether err is the server closing the session because it (or an
