@@ -29,7 +29,7 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 	r := chi.NewRouter()
 	r.Use(recoverer(d))
 	r.Use(reqinfo.Middleware(d.cfg.Abuse.TrustedProxies))
-	r.Use(unavailableAnswers(pages)) // a database outage is a 503 everywhere (unavailable.go)
+	r.Use(unavailableAnswers(pages, prov.Endpoints())) // a database outage is a 503 everywhere (unavailable.go)
 
 	r.Get("/healthz", handleHealthz)                           // liveness: no database
 	r.Get("/readyz", handleReadyz(d.store, d.ready, d.logger)) // readiness: not draining, the database answers (health.go)

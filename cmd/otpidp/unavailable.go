@@ -2,9 +2,11 @@ package main
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
+	"github.com/otpidp/otpidp/provider"
 	"github.com/otpidp/otpidp/provider/oautherr"
 	"github.com/otpidp/otpidp/storage/deadline"
 	"github.com/otpidp/otpidp/ui"
@@ -16,19 +18,29 @@ const unavailableRetryAfter = 5 * time.Second
 // unavailableAnswers decides, for every request, what a failure caused by the database is
 // answered with, whichever handler (otpidp's, zitadel/oidc's, a page's) made the answer. Each
 // request's store calls are watched (storage/deadline.Watch); when one failed unavailable and
-// the handler answers an error (4xx or 5xx), the answer is replaced by 503 with Retry-After: a
+// the handler answers an error (4xx or 5xx) or a redirect within otpidp, the answer is
+// replaced by 503 with Retry-After: a
 // JSON answer by oautherr.WriteUnavailable (temporarily_unavailable, a fixed text), anything
 // else by the pages' 503 page. So userinfo never calls a valid token invalid, the token
 // endpoint never calls a client unknown, and no page shows a generic 500, because the
 // database is down. Any other JSON 5xx loses its description (oautherr.WriteInternal): the
 // library writes the error's text there, which may be a driver's (database user, name,
 // address, SQLSTATE).
-func unavailableAnswers(pages *ui.UI) func(http.Handler) http.Handler {
+//
+// Whether the 503 is JSON or the page depends on the route: the protocol endpoints apps call
+// (ep: token, introspection, revocation, userinfo, device authorization, discovery, keys) and
+// any answer already typed JSON get JSON; the pages, and the browser-facing endpoints
+// (authorize, its callback, end session), get the page.
+func unavailableAnswers(pages *ui.UI, ep provider.Endpoints) func(http.Handler) http.Handler {
+	api := map[string]bool{
+		ep.Token: true, ep.Introspect: true, ep.Revoke: true, ep.Userinfo: true,
+		ep.DeviceAuthorization: true, ep.Discovery: true, ep.Keys: true,
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx, outcome := deadline.Watch(r.Context())
 			r = r.WithContext(ctx)
-			next.ServeHTTP(&outcomeWriter{ResponseWriter: w, r: r, outcome: outcome, pages: pages}, r)
+			next.ServeHTTP(&outcomeWriter{ResponseWriter: w, r: r, outcome: outcome, pages: pages, api: api[r.URL.Path]}, r)
 		})
 	}
 }
@@ -39,6 +51,7 @@ type outcomeWriter struct {
 	r        *http.Request
 	outcome  *deadline.Outcome
 	pages    *ui.UI
+	api      bool // a protocol endpoint apps call: JSON
 	decided  bool
 	replaced bool
 }
@@ -53,10 +66,10 @@ func (o *outcomeWriter) WriteHeader(status int) {
 	o.decided = true
 	json := strings.HasPrefix(o.Header().Get("Content-Type"), "application/json")
 	switch {
-	case status >= 400 && o.outcome.Unavailable():
+	case o.outcome.Unavailable() && (status >= 400 || o.internalRedirect(status)):
 		o.replaced = true
 		o.clearHeaders()
-		if json || !o.wantsPage() {
+		if json || o.api {
 			oautherr.WriteUnavailable(o.ResponseWriter, unavailableRetryAfter)
 			return
 		}
@@ -70,11 +83,16 @@ func (o *outcomeWriter) WriteHeader(status int) {
 	}
 }
 
-// wantsPage reports whether the error answer was not JSON and the request was a browser's
-// (a page): everything else (plain-text errors of protocol endpoints) gets JSON.
-func (o *outcomeWriter) wantsPage() bool {
-	ct := o.Header().Get("Content-Type")
-	return strings.HasPrefix(ct, "text/html") || strings.Contains(o.r.Header.Get("Accept"), "text/html")
+// internalRedirect reports whether status and Location send the browser elsewhere in otpidp:
+// after a failed store call that is a fallback (a session that could not be read sends to the
+// sign-in page, as if signed out), which the 503 page replaces. A redirect to a relying party
+// (an authorization error response, temporarily_unavailable) is kept.
+func (o *outcomeWriter) internalRedirect(status int) bool {
+	if status < 300 || status >= 400 {
+		return false
+	}
+	u, err := url.Parse(o.Header().Get("Location"))
+	return err == nil && (u.Host == "" || u.Host == o.r.Host)
 }
 
 // clearHeaders removes what the replaced answer had set about its own body.

@@ -30,7 +30,7 @@ import (
 const DefaultTimeout = 3 * time.Second
 
 // freshFor is how recent a successful call must be for Ready to answer without a ping.
-const freshFor = 2 * time.Second
+const freshFor = time.Second
 
 // errTimeout is the cancellation cause of a call that ran out of its timeout.
 var errTimeout = errors.New("deadline: the database did not answer within the call timeout")
@@ -128,7 +128,7 @@ func (s *Store) unavailable(err error, timedOut bool) bool {
 }
 
 // Ready reports whether the database answers, for a readiness probe. When a call succeeded in
-// the last two seconds and none has failed unavailable since, it answers at once: a pool busy
+// the last second and none has failed unavailable since, it answers at once: a pool busy
 // with requests that complete is ready, and the probe does not queue behind them. Otherwise it
 // pings under ctx (which should carry the probe's own short deadline).
 func (s *Store) Ready(ctx context.Context) error {
