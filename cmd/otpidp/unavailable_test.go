@@ -157,4 +157,6 @@ func newTestUI(t *testing.T) *ui.UI {
 // secretsOnly is a ui.Core that only has its shared secrets: the 503 page needs nothing else.
 type secretsOnly struct{ ui.Core }
 
-func (secretsOnly) SharedSecret(context.Context, string) ([]byte, error) { return make([]byte, 32), nil }
+func (secretsOnly) SharedSecret(context.Context, string) ([]byte, error) {
+	return make([]byte, 32), nil
+}
