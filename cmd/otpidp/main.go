@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/otpidp/otpidp/provider/auth"
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/storage/deadline"
 	"github.com/otpidp/otpidp/storage/postgres"
@@ -168,6 +169,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger.Debug("configuration", "config", cfg)
+	limitMemory(getenv, auth.HashMemoryBound(auth.Config{}), logger) // memory.go; newHandler leaves the hash settings at their defaults
 	err = serve(ctx, cfg, deadline.Wrap(store, life.DBTimeout), logger, stdout)
 	closeStore(store, closeMargin(life), logger)
 	return err

@@ -114,6 +114,7 @@ func serveOn(ctx context.Context, ln net.Listener, d deps) error {
 	defer stopGC()
 	background.Go(func() { collectGarbage(gcCtx, d) })
 	background.Go(func() { maintainKeys(gcCtx, d, prov) })
+	background.Go(func() { releaseMemory(gcCtx) }) // memory.go
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
