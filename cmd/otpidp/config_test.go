@@ -54,6 +54,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		KeyRotation:   30 * 24 * time.Hour,
 		KeyLeadTime:   24 * time.Hour,
 		Pages:         PagesConfig{SessionTTL: defaultSessionTTL, SessionIdleTTL: defaultSessionIdleTTL},
+		Lifecycle:     LifecycleConfig{DBTimeout: defaultDBTimeout, ShutdownDrain: defaultShutdownDrain, ShutdownGrace: defaultShutdownGrace},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
