@@ -23,9 +23,9 @@ const unavailableRetryAfter = 5 * time.Second
 // JSON answer by oautherr.WriteUnavailable (temporarily_unavailable, a fixed text), anything
 // else by the pages' 503 page. So userinfo never calls a valid token invalid, the token
 // endpoint never calls a client unknown, and no page shows a generic 500, because the
-// database is down. Any other JSON 5xx loses its description (oautherr.WriteInternal): the
+// database is down. Any other JSON 500 loses its description (oautherr.WriteInternal): the
 // library writes the error's text there, which may be a driver's (database user, name,
-// address, SQLSTATE).
+// address, SQLSTATE). Other 5xx answers (a 503 of otpidp's own, with its Retry-After) pass.
 //
 // Whether the 503 is JSON or the page depends on the route: the protocol endpoints apps call
 // (ep: token, introspection, revocation, userinfo, device authorization, discovery, keys) and
@@ -74,7 +74,7 @@ func (o *outcomeWriter) WriteHeader(status int) {
 			return
 		}
 		o.pages.UnavailablePage(o.ResponseWriter, o.r, unavailableRetryAfter)
-	case status >= 500 && json:
+	case status == http.StatusInternalServerError && json:
 		o.replaced = true
 		o.clearHeaders()
 		oautherr.WriteInternal(o.ResponseWriter)

@@ -107,6 +107,18 @@ func TestUnavailableAnswers(t *testing.T) {
 			status: http.StatusUnauthorized, contentType: "application/json", wantBody: "client authentication failed",
 		},
 		{
+			name: "a 503 of otpidp's own passes", path: "/oauth/token",
+			handler: func(storage.Storage) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Retry-After", "30")
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					_, _ = w.Write([]byte(`{"error":"temporarily_unavailable","error_description":"text messages are paused"}`))
+				}
+			},
+			status: http.StatusServiceUnavailable, contentType: "application/json", wantBody: "text messages are paused",
+		},
+		{
 			name: "redirect to a relying party passes", path: "/authorize", down: true,
 			handler: func(s storage.Storage) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
