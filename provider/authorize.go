@@ -15,6 +15,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/otpidp/otpidp/provider/authflow"
+	"github.com/otpidp/otpidp/provider/oautherr"
+	"github.com/otpidp/otpidp/storage"
 )
 
 // The authorization endpoint and its callback are otpidp's own (on zitadel/oidc's validators),
@@ -154,6 +156,15 @@ func (p *Provider) handleCallback(w http.ResponseWriter, r *http.Request) {
 // wrapper turns into the error page; nothing redirects).
 func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, target *responseTarget, err error) {
 	e := oidc.DefaultToServerError(err, err.Error())
+	if _, typed := errors.AsType[*oidc.Error](err); !typed && e.ErrorType == oidc.ServerError {
+		// An internal error's text (a driver's) is for the log only.
+		p.storage.log.ErrorContext(r.Context(), "authorization request failed", "error", err)
+		e = oidc.ErrServerError()
+	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		// RFC 6749 §4.1.2.1: the one code for "try again later"; never the cause.
+		e = &oidc.Error{ErrorType: "temporarily_unavailable", Description: oautherr.UnavailableDescription}
+	}
 	p.storage.log.InfoContext(r.Context(), "authorization request refused", "error", string(e.ErrorType), "description", e.Description, "redirect", target != nil && !e.IsRedirectDisabled())
 	if target == nil || e.IsRedirectDisabled() {
 		http.Error(w, e.Description, http.StatusBadRequest)

@@ -9,6 +9,8 @@
 //   - Single-use and limited things (codes, refresh tokens, attempt counters) are changed by
 //     conditional updates, so that a replay or a race fails in the database, on any number of
 //     instances sharing it. A conditional update that matches nothing is ErrConflict.
+//   - A database that cannot be reached, or does not answer in time, is ErrUnavailable
+//     (wrapping the driver's error for the logs).
 //   - Slices are returned non-nil-agnostic: callers treat nil and empty alike.
 package storage
 
@@ -31,6 +33,10 @@ var (
 	// ErrAlreadyUsed: a single-use value (authorization code, refresh token) was presented again.
 	// Methods that return it also return the record, so the caller can revoke what it issued.
 	ErrAlreadyUsed = errors.New("storage: already used")
+	// ErrUnavailable: the database could not be reached or did not answer in time (a refused
+	// or broken connection, a call past its deadline, a lock wait that ran out). The call may
+	// be retried later; nothing about the database should reach a client.
+	ErrUnavailable = errors.New("storage: unavailable")
 )
 
 // User is an account. ID is the OpenID subject: random, opaque, never the phone number and never

@@ -42,7 +42,7 @@ func configKeys() []string {
 		envIssuer, envAddr, envDatabaseURL, envSMS, envTwilioSID, envTwilioToken, envTwilioPhone,
 		envTwilioAPIURL, envDefaultRegion, envProductName, envDev, envLogLevel,
 		envKeyRotation, envKeyLeadTime,
-	}, append(append(append(abuseConfigKeys(), pagesKeys()...), smsConfigKeys()...), obsConfigKeys()...)...) // abuse_config.go, config_pages.go, smsconfig.go, config_obs.go
+	}, append(append(append(append(abuseConfigKeys(), pagesKeys()...), smsConfigKeys()...), obsConfigKeys()...), lifecycleConfigKeys()...)...) // abuse_config.go, config_pages.go, smsconfig.go, config_obs.go, lifecycle_config.go
 }
 
 // Defaults.
@@ -96,6 +96,8 @@ type Config struct {
 	Abuse       AbuseConfig   // rate limits, throttles, trusted proxies (abuse_config.go)
 	KeyRotation time.Duration // OTPIDP_KEY_ROTATION: a new signing key this often; < 0: off (keys.go)
 	KeyLeadTime time.Duration // OTPIDP_KEY_LEAD_TIME: a new key is published this long before it signs
+
+	Lifecycle LifecycleConfig // database call timeout, shutdown drain and grace (lifecycle_config.go)
 
 	DevicePollInterval time.Duration // how often devices may poll (RFC 8628); zero: 5 s. Not configurable: tests shorten it
 
@@ -258,6 +260,7 @@ func resolveConfig(cf *configFlags, getenv func(string) string, stderr io.Writer
 	c.ProductName = strings.TrimSpace(get(envProductName, defaultProductName))
 	c.LogLevel = strings.ToLower(get(envLogLevel, defaultLogLevel))
 	problems = append(problems, resolveKeySettings(&c, get)...)
+	problems = append(problems, resolveLifecycle(&c, get)...)
 	var pageProblems []string
 	c.Pages, pageProblems = loadPagesConfig(get)
 	problems = append(problems, pageProblems...)
@@ -346,6 +349,7 @@ func (c *Config) problems() []string {
 		p = append(p, fmt.Sprintf("%s=%q: must be debug, info, warn or error", envLogLevel, c.LogLevel))
 	}
 	p = append(p, c.keyProblems()...)
+	p = append(p, c.lifecycleProblems()...)
 
 	return p
 }

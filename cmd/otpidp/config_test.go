@@ -57,6 +57,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Abuse:         AbuseConfig{DevLimits: true}, // the console sender on a localhost issuer (devlimits.go)
 		Obs: ObsConfig{LogFormat: "text", AccessLog: true, AdminAddr: "127.0.0.1:9090", ServiceName: "otpidp",
 			BreakerFailures: 5, BreakerCoolDown: 30 * time.Second},
+		Lifecycle: LifecycleConfig{DBTimeout: defaultDBTimeout, ShutdownDrain: defaultShutdownDrain, ShutdownGrace: defaultShutdownGrace},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

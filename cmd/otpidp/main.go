@@ -28,6 +28,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/otpidp/otpidp/provider/auth"
+	"github.com/otpidp/otpidp/storage"
+	"github.com/otpidp/otpidp/storage/deadline"
+	"github.com/otpidp/otpidp/storage/postgres"
 )
 
 func main() {
@@ -186,13 +192,35 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer stopObs()
-	store, err := openMigratedStore(ctx, cfg.DatabaseURL)
+	life := cfg.Lifecycle.withDefaults()
+	store, err := openMigratedStore(ctx, cfg.DatabaseURL, postgres.WithTimeout(life.DBTimeout))
 	if err != nil {
 		return err
 	}
-	defer store.Close()
 	logger.Debug("configuration", "config", cfg)
-	return serve(ctx, cfg, m.observeStore(cfg, store, logger), logger, stdout, m)
+	limitMemory(getenv, auth.HashMemoryBound(auth.Config{}), logger) // memory.go; newHandler leaves the hash settings at their defaults
+	// Metrics see every store call (observeStore), each of which has a deadline (deadline.Wrap).
+	err = serve(ctx, cfg, deadline.Wrap(m.observeStore(cfg, store, logger), life.DBTimeout), logger, stdout, m)
+	closeStore(store, closeMargin(life), logger)
+	return err
+}
+
+// closeStore closes the store, waiting at most wait: closing a PostgreSQL pool waits for the
+// connections in use, and the process must exit within its grace period whatever the database
+// does.
+func closeStore(store storage.Storage, wait time.Duration, logger *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		if err := store.Close(); err != nil {
+			logger.Warn("close the database", "error", err)
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		logger.Warn("the database did not close in time; exiting anyway")
+	}
 }
 
 // newFlagSet returns a flag set that reports errors, and prints usage followed by the flags'

@@ -560,3 +560,12 @@ func startObservability(ctx context.Context, cfg Config, m *metrics, logger *slo
 		stopAdmin()
 	}, nil
 }
+
+// IsUnavailable passes the wrapped store's own classification of an outage through (SQLite's
+// lock waits: storage/deadline asks the store it wraps).
+func (s observedStore) IsUnavailable(err error) bool {
+	if c, ok := s.Storage.(interface{ IsUnavailable(error) bool }); ok {
+		return c.IsUnavailable(err)
+	}
+	return false
+}

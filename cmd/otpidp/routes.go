@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/otpidp/otpidp/provider"
 	"github.com/otpidp/otpidp/provider/reqinfo"
 	"github.com/otpidp/otpidp/provider/sms"
-	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/ui"
 )
 
@@ -36,10 +34,11 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 	if d.cfg.Obs.OTLPEndpoint != "" {
 		r.Use(traceRequests) // tracing.go: a server span per request
 	}
-	r.Use(observe(d)) // logging.go: metrics by route pattern, the access log
+	r.Use(observe(d))                                  // logging.go: metrics by route pattern, the access log
+	r.Use(unavailableAnswers(pages, prov.Endpoints())) // a database outage is a 503 everywhere (unavailable.go)
 
-	r.Get("/healthz", handleHealthz)                  // liveness: no database
-	r.Get("/readyz", handleReadyz(d.store, d.logger)) // readiness: the database answers
+	r.Get("/healthz", handleHealthz)                           // liveness: no database
+	r.Get("/readyz", handleReadyz(d.store, d.ready, d.logger)) // readiness: not draining, the database answers (health.go)
 
 	protocol, ep, limited := prov.Handler(), prov.Endpoints(), protocolLimits(d)
 	r.Handle(ep.Discovery, protocol)
@@ -118,20 +117,6 @@ func routes(d deps, prov *provider.Provider, pages *ui.UI, demo *demoApp) http.H
 func handleHealthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	fmt.Fprintln(w, "ok")
-}
-
-// handleReadyz is readiness: the database answers.
-func handleReadyz(store storage.Storage, logger *slog.Logger) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		if err := store.Ping(r.Context()); err != nil {
-			logger.WarnContext(r.Context(), "not ready", "error", err)
-			w.Header().Set("Retry-After", "5")
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	}
 }
 
 // recoverer keeps the process alive after a panic in a handler: a generic 500 with a reference,

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/otpidp/otpidp/storage/deadline"
+
 	"github.com/otpidp/otpidp/provider"
 	"github.com/otpidp/otpidp/provider/auth"
 	"github.com/otpidp/otpidp/provider/signin"
@@ -19,10 +21,6 @@ import (
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/ui"
 )
-
-// shutdownGrace is how long in-flight requests get after SIGTERM: below Kubernetes' default
-// 30 s grace period.
-const shutdownGrace = 20 * time.Second
 
 // gcInterval is how often an instance deletes expired rows.
 const gcInterval = 10 * time.Minute
@@ -67,23 +65,43 @@ func newSender(cfg Config, store storage.SMSMessages, logger *slog.Logger, stdou
 // deps is everything the server is built from; tests build it with fakes.
 type deps struct {
 	cfg    Config
-	store  storage.Storage
+	store  storage.Storage // serveOn bounds every call (storage/deadline)
 	logger *slog.Logger
 	sender sms.Sender
 	now    func() time.Time
 	// metrics, when set, are served on the admin listener (metrics.go); nil records nothing.
 	metrics *metrics
+	ready   *readiness // set by serveOn
 }
 
-// serveOn serves on ln until ctx ends, then shuts down gracefully.
+// serveOn serves on ln until ctx ends, then shuts down gracefully:
+//
+//  1. at once: /readyz answers 503 and the background work (garbage collection, key rotation)
+//     stops;
+//  2. for OTPIDP_SHUTDOWN_DRAIN the listener stays open and requests are served as usual, so
+//     that a load balancer that polls /readyz takes the instance out without a failed request;
+//  3. then the listener closes and in-flight requests finish;
+//  4. at OTPIDP_SHUTDOWN_GRACE after the signal (less a margin to close the store) the requests
+//     still running are cancelled and their connections closed, and serveOn returns whatever
+//     the database does: every store call has a deadline, and closing the store is bounded
+//     too (runServe).
 func serveOn(ctx context.Context, ln net.Listener, d deps) error {
+	d.cfg.Lifecycle = d.cfg.Lifecycle.withDefaults()
+	if _, ok := d.store.(*deadline.Store); !ok {
+		d.store = deadline.Wrap(d.store, d.cfg.Lifecycle.DBTimeout)
+	}
+	d.ready = &readiness{}
 	h, prov, err := newHandler(ctx, d)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	// Requests' contexts derive from base, which is cancelled at the end of the grace period.
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
 	srv := &http.Server{
 		Handler:           h,
+		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -91,13 +109,14 @@ func serveOn(ctx context.Context, ln net.Listener, d deps) error {
 		ErrorLog:          slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn),
 	}
 	// The background work ends, and is waited for, before serveOn returns (and the store is
-	// closed).
+	// closed). Its store calls have deadlines, so the wait is bounded.
 	var background sync.WaitGroup
 	gcCtx, stopGC := context.WithCancel(ctx)
 	defer background.Wait()
 	defer stopGC()
 	background.Go(func() { collectGarbage(gcCtx, d) })
 	background.Go(func() { maintainKeys(gcCtx, d, prov) })
+	background.Go(func() { releaseMemory(gcCtx) }) // memory.go
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -111,16 +130,35 @@ func serveOn(ctx context.Context, ln net.Listener, d deps) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	d.logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	l := d.cfg.Lifecycle
+	hardStop := time.Now().Add(l.ShutdownGrace - closeMargin(l))
+	d.ready.draining.Store(true)
+	stopGC()
+	d.logger.Info("shutting down: draining", "drain", l.ShutdownDrain.String(), "grace", l.ShutdownGrace.String())
+	select {
+	case <-time.After(l.ShutdownDrain):
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	}
+	d.logger.Info("shutting down: closing the listener, waiting for requests in flight")
+	shutdownCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), hardStop)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Out of grace: cancel what still runs and close its connections.
+		d.logger.Warn("shutting down: requests still running at the end of the grace period are cancelled", "error", err)
+		cancelBase()
+		_ = srv.Close()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// closeMargin is the part of the grace period kept for closing the store and exiting after
+// the requests: at most a second, at most a tenth of the grace.
+func closeMargin(l LifecycleConfig) time.Duration {
+	return min(time.Second, l.ShutdownGrace/10)
 }
 
 // collectGarbage deletes expired rows now and then; on several instances each does it, which

@@ -13,15 +13,15 @@ import (
 )
 
 // openStore opens the backend that databaseURL names: "" or sqlite:PATH for an SQLite file,
-// postgres:// or postgresql:// for PostgreSQL. It does not migrate.
-func openStore(ctx context.Context, databaseURL string) (storage.Storage, error) {
+// postgres:// or postgresql:// for PostgreSQL (with opts). It does not migrate.
+func openStore(ctx context.Context, databaseURL string, opts ...postgres.Option) (storage.Storage, error) {
 	backend, target, err := parseDatabaseURL(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("database URL %q: %w", redactDatabaseURL(databaseURL), err)
 	}
 	switch backend {
 	case backendPostgres:
-		s, err := postgres.Open(ctx, target)
+		s, err := postgres.Open(ctx, target, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL database %s: %w", redactDatabaseURL(target), err)
 		}
@@ -38,8 +38,8 @@ func openStore(ctx context.Context, databaseURL string) (storage.Storage, error)
 
 // openMigratedStore opens the store and applies the migrations it lacks, so that every command
 // works on a fresh database.
-func openMigratedStore(ctx context.Context, databaseURL string) (storage.Storage, error) {
-	s, err := openStore(ctx, databaseURL)
+func openMigratedStore(ctx context.Context, databaseURL string, opts ...postgres.Option) (storage.Storage, error) {
+	s, err := openStore(ctx, databaseURL, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -132,29 +132,44 @@ func (a *Authenticator) loginLimits(ctx context.Context) []limits.Hit {
 // loginScopes are the LimitError scopes of the sign-in limits.
 var loginScopes = map[limits.Name]string{limits.LoginPerIP: ScopeLoginIP, limits.LoginGlobal: ScopeLoginGlobal}
 
-// throttled reports whether the phone number's password attempts are being delayed; when they
-// are not, it claims this attempt (so that parallel attempts cannot all slip through).
+// claimRetries is how many times throttled re-reads a run whose claim lost a race before it
+// gives up (the run changing under it each time means attempts are failing fast around it).
+const claimRetries = 5
+
+// throttled reports whether the phone number's password attempts are being delayed. When the
+// next failure would start or extend a delay, it claims this attempt, so that parallel attempts
+// cannot all slip through; when no delay is due, there is nothing to claim. A claim that loses
+// a race (the run changed since it was read) is retried on a fresh read, not counted as
+// throttled: concurrent sign-ins with the right password, on any number of instances, are not
+// refused for it.
 func (a *Authenticator) throttled(ctx context.Context, e164 string, now time.Time) (bool, error) {
 	subject := limits.PhoneSubject(e164)
-	f, err := a.store.GetFailures(ctx, subject, FactorPassword)
-	if err != nil {
-		return false, fmt.Errorf("auth: get failures: %w", err)
+	for range claimRetries {
+		f, err := a.store.GetFailures(ctx, subject, FactorPassword)
+		if err != nil {
+			return false, fmt.Errorf("auth: get failures: %w", err)
+		}
+		if now.Before(f.BlockedUntil) {
+			return true, nil
+		}
+		n := f.Count
+		if !f.LastFailureAt.IsZero() && !f.LastFailureAt.After(now.Add(-a.cfg.Limits.FailureReset)) {
+			n = 0
+		}
+		delay := a.cfg.Limits.LoginDelayAfter(n + 1)
+		if delay <= 0 {
+			return false, nil
+		}
+		err = a.store.ClaimAttempt(ctx, subject, FactorPassword, f, now.Add(delay), now)
+		if errors.Is(err, storage.ErrConflict) {
+			continue // someone else's attempt changed the run: read it again
+		}
+		if err != nil {
+			return false, fmt.Errorf("auth: claim attempt: %w", err)
+		}
+		return false, nil
 	}
-	if now.Before(f.BlockedUntil) {
-		return true, nil
-	}
-	n := f.Count
-	if !f.LastFailureAt.IsZero() && !f.LastFailureAt.After(now.Add(-a.cfg.Limits.FailureReset)) {
-		n = 0
-	}
-	err = a.store.ClaimAttempt(ctx, subject, FactorPassword, f, now.Add(a.cfg.Limits.LoginDelayAfter(n+1)), now)
-	if errors.Is(err, storage.ErrConflict) {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("auth: claim attempt: %w", err)
-	}
-	return false, nil
+	return true, nil
 }
 
 // passwordFailed records a failed password for the number (known or not) and reports whether

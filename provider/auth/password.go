@@ -203,3 +203,11 @@ func decodePHC(s string) (Argon2Params, []byte, []byte, error) {
 	}
 	return p, salt, key, nil
 }
+
+// HashMemoryBound is the most memory the password hashes of an Authenticator with cfg hold at
+// once: the Argon2 memory of one hash times MaxConcurrentHashes (their defaults where cfg
+// leaves them zero). The server sizes its memory limit from it.
+func HashMemoryBound(cfg Config) uint64 {
+	c := cfg.withDefaults()
+	return uint64(c.Argon2.Memory) * 1024 * uint64(c.MaxConcurrentHashes)
+}

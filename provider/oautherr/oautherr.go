@@ -49,3 +49,23 @@ func WriteRetry(w http.ResponseWriter, status int, d time.Duration, e *oidc.Erro
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	Write(w, status, e)
 }
+
+// UnavailableDescription is the only thing a client learns when otpidp cannot answer because
+// its database is unreachable.
+const UnavailableDescription = "the service is temporarily unavailable; try again later"
+
+// WriteUnavailable answers 503 Service Unavailable with Retry-After (d rounded up, at least one
+// second) and the error temporarily_unavailable (RFC 6749 §4.1.2.1, the one OAuth code for
+// it), with a fixed description: never the cause, which the logs have. A WWW-Authenticate
+// header set for a refusal is removed: a valid token must not read as an invalid one.
+func WriteUnavailable(w http.ResponseWriter, d time.Duration) {
+	w.Header().Del("WWW-Authenticate")
+	WriteRetry(w, http.StatusServiceUnavailable, d, &oidc.Error{ErrorType: "temporarily_unavailable", Description: UnavailableDescription})
+}
+
+// WriteInternal answers 500 with server_error and no description: for an internal failure
+// whose text (a driver's, a library's) must not reach the client.
+func WriteInternal(w http.ResponseWriter) {
+	w.Header().Del("WWW-Authenticate")
+	Write(w, http.StatusInternalServerError, oidc.ErrServerError())
+}

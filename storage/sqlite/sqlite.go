@@ -216,3 +216,36 @@ func conflictOrNotFound(ctx context.Context, tx *sql.Tx, existsSQL, id string) e
 	}
 	return storage.ErrNotFound
 }
+
+// IsUnavailable reports whether err, returned by one of the Store's methods, means the
+// database did not answer in time: another process held the file's lock past the busy
+// timeout (SQLITE_BUSY, SQLITE_LOCKED and their extended codes) or the call's deadline
+// passed. storage/deadline, which every server call goes through, wraps
+// storage.ErrUnavailable around such errors; Unavailable does it for a caller without it.
+func (s *Store) IsUnavailable(err error) bool { return isUnavailable(err) }
+
+func isUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, storage.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // the primary code of an extended one
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+	}
+	return false
+}
+
+// Unavailable returns err with storage.ErrUnavailable wrapped around it when IsUnavailable
+// says so, and err as it is otherwise.
+func Unavailable(err error) error {
+	if err == nil || errors.Is(err, storage.ErrUnavailable) || !isUnavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+}
