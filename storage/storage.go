@@ -230,6 +230,10 @@ type Storage interface {
 	// CodeExpiresAt > now, and returns the request. A code already used returns the request with
 	// ErrAlreadyUsed; an unknown or expired one, ErrNotFound.
 	ConsumeAuthCode(ctx context.Context, codeHash []byte, now time.Time) (AuthRequest, error)
+	// GetAuthRequestByCode returns the request a code was issued for, whatever the code's state,
+	// without changing anything (the token endpoint checks the client and PKCE before it
+	// consumes); ErrNotFound when no request has that code hash.
+	GetAuthRequestByCode(ctx context.Context, codeHash []byte) (AuthRequest, error)
 
 	CreateFlow(ctx context.Context, f Flow) error
 	GetFlow(ctx context.Context, id string) (Flow, error)
@@ -272,6 +276,11 @@ type Storage interface {
 	// token was already used it returns ErrAlreadyUsed and stores nothing; when it is revoked or
 	// expired, ErrConflict.
 	RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken, access AccessToken, now time.Time) error
+	// RotateRefreshTokenGrace is RotateRefreshToken with a grace period: a token already used
+	// less than grace before now, and still unrevoked and unexpired, is rotated again (next and
+	// access are stored; its used time stays that of its first use) instead of ErrAlreadyUsed.
+	// grace <= 0 is RotateRefreshToken.
+	RotateRefreshTokenGrace(ctx context.Context, oldID string, grace time.Duration, next RefreshToken, access AccessToken, now time.Time) error
 	// RevokeFamily revokes every access and refresh token of the family.
 	RevokeFamily(ctx context.Context, familyID string, now time.Time) error
 	// RevokeUserTokens revokes every access and refresh token of the user; of one client only

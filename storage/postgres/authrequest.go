@@ -187,6 +187,24 @@ const (
 	sqlAuthCodeGet = `SELECT ` + authRequestColumns + ` FROM auth_requests WHERE code_hash = $1`
 )
 
+// GetAuthRequestByCode returns the request that code hash was issued for, whatever the code's
+// state (used, expired); ErrNotFound when none has it. It changes nothing.
+func (s *Store) GetAuthRequestByCode(ctx context.Context, codeHash []byte) (storage.AuthRequest, error) {
+	if len(codeHash) == 0 {
+		return storage.AuthRequest{}, fmt.Errorf("postgres: get auth request by code: %w", storage.ErrNotFound)
+	}
+	var a storage.AuthRequest
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		var err error
+		a, err = queryAuthRequest(ctx, c, sqlAuthCodeGet, codeHash)
+		return err
+	})
+	if err != nil {
+		return storage.AuthRequest{}, fmt.Errorf("postgres: get auth request by code: %w", mapErr(err))
+	}
+	return a, nil
+}
+
 // ConsumeAuthCode redeems a code exactly once. A code already used returns the request with
 // ErrAlreadyUsed; an unknown or expired one, ErrNotFound.
 func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash []byte, now time.Time) (storage.AuthRequest, error) {

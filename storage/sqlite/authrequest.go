@@ -111,6 +111,19 @@ RETURNING ` + authRequestCols
 
 const selectAuthRequestByCode = `SELECT ` + authRequestCols + ` FROM auth_requests WHERE code_hash = ?`
 
+// GetAuthRequestByCode returns the request that code hash was issued for, whatever the code's
+// state (used, expired); ErrNotFound when none has it. It changes nothing.
+func (s *Store) GetAuthRequestByCode(ctx context.Context, codeHash []byte) (storage.AuthRequest, error) {
+	if len(codeHash) == 0 {
+		return storage.AuthRequest{}, fmt.Errorf("sqlite: get auth request by code: %w", storage.ErrNotFound)
+	}
+	a, err := scanAuthRequest(s.r.QueryRowContext(ctx, selectAuthRequestByCode, codeHash))
+	if err != nil {
+		return storage.AuthRequest{}, fmt.Errorf("sqlite: get auth request by code: %w", getErr(err))
+	}
+	return a, nil
+}
+
 // ConsumeAuthCode redeems a code exactly once and returns its request. A code used already
 // returns the request with ErrAlreadyUsed; an unknown or expired one, ErrNotFound.
 func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash []byte, now time.Time) (storage.AuthRequest, error) {
