@@ -231,7 +231,8 @@ func randomHex(n int) (string, error) {
 
 // matchRedirectURI is otpidp's redirect URI rule: uri must equal a registered redirect URI
 // byte for byte, except that a native app's loopback registration (http://127.0.0.1/…,
-// http://[::1]/…) matches on any port (RFC 8252 §7.3): same scheme, host, path and query.
+// http://[::1]/…, with or without a port) matches on any port (RFC 8252 §7.3: the port is
+// chosen when the app runs): same scheme, host, path and query.
 func matchRedirectURI(registered []string, native bool, uri string) bool {
 	for _, r := range registered {
 		if r == uri {
@@ -247,7 +248,7 @@ func matchRedirectURI(registered []string, native bool, uri string) bool {
 	}
 	for _, r := range registered {
 		ru, err := url.Parse(r)
-		if err != nil || ru.Scheme != "http" || !isLoopbackHost(ru.Hostname()) || ru.Port() != "" {
+		if err != nil || ru.Scheme != "http" || !isLoopbackHost(ru.Hostname()) {
 			continue
 		}
 		if u.Hostname() == ru.Hostname() && u.EscapedPath() == ru.EscapedPath() && u.RawQuery == ru.RawQuery {

@@ -162,6 +162,7 @@ func (s *opStorage) newAccessToken(ctx context.Context, r op.TokenRequest) (stor
 	if err != nil {
 		return storage.AccessToken{}, err
 	}
+	requestStateFrom(ctx).tokensIssued(r.GetScopes())
 	now := s.now()
 	t := storage.AccessToken{
 		ID: id, FamilyID: family, ClientID: clientID, UserID: r.GetSubject(),
