@@ -21,6 +21,16 @@ var languages = []language.Tag{language.English, language.Spanish}
 
 var langMatcher = language.NewMatcher(languages)
 
+// Languages lists the base codes of the languages the pages speak, the default first
+// ("en", "es"): what discovery advertises as ui_locales_supported.
+func Languages() []string {
+	out := make([]string, 0, len(languages))
+	for _, t := range languages {
+		out = append(out, base(t))
+	}
+	return out
+}
+
 // catalogs maps a language's base code to its messages.
 var catalogs = map[string]map[string]string{
 	"en": english,
