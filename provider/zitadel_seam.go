@@ -478,7 +478,7 @@ func (s *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.Auth
 func (s *opStorage) DeleteAuthRequest(context.Context, string) error { return nil }
 
 // refreshGrace is how long a rotated refresh token may be presented again by its client
-// (SECURITY.md TOK-13); 0: never.
+// (SECURITY.md OP-07); 0: never.
 func (s *opStorage) refreshGrace() time.Duration {
 	if s.cfg.RefreshGrace < 0 {
 		return 0

@@ -8,7 +8,7 @@ import (
 	"github.com/otpidp/otpidp/provider"
 )
 
-// envRefreshGrace is the refresh token grace period (SECURITY.md TOK-13).
+// envRefreshGrace is the refresh token grace period (SECURITY.md OP-07).
 const envRefreshGrace = "OTPIDP_REFRESH_GRACE"
 
 // maxRefreshGrace bounds the grace period: it is a window in which a stolen, rotated token
