@@ -18,7 +18,7 @@ import (
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, response_type,
     response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint, ui_locales,
     browser_hash, user_id, auth_time, amr, completed_at, code_hash, code_expires_at, code_used_at,
-    created_at, expires_at, id_token_hint_subject`
+    created_at, expires_at, id_token_hint_subject, id_token_claims`
 
 type authRequestRow struct {
 	ID                  string             `db:"id"`
@@ -46,6 +46,7 @@ type authRequestRow struct {
 	CreatedAt           pgtype.Timestamptz `db:"created_at"`
 	ExpiresAt           pgtype.Timestamptz `db:"expires_at"`
 	HintSubject         string             `db:"id_token_hint_subject"`
+	IDTokenClaims       []string           `db:"id_token_claims"`
 }
 
 func (r authRequestRow) authRequest() storage.AuthRequest {
@@ -75,6 +76,7 @@ func (r authRequestRow) authRequest() storage.AuthRequest {
 		CreatedAt:           tm(r.CreatedAt),
 		ExpiresAt:           tm(r.ExpiresAt),
 		HintSubject:         r.HintSubject,
+		IDTokenClaims:       r.IDTokenClaims,
 	}
 }
 
@@ -92,7 +94,7 @@ func queryAuthRequest(ctx context.Context, c *pgxpool.Conn, query string, args .
 
 const sqlAuthRequestInsert = `INSERT INTO auth_requests (` + authRequestColumns + `)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $20, $21, $22, $23, $24, $25)`
+        $20, $21, $22, $23, $24, $25, $26)`
 
 // CreateAuthRequest stores a: ErrAlreadyExists when its ID (or code hash) is taken.
 func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error {
@@ -101,7 +103,8 @@ func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) er
 			a.ID, a.ClientID, a.RedirectURI, a.Scopes, a.State, a.Nonce, a.ResponseType,
 			a.ResponseMode, a.CodeChallenge, a.CodeChallengeMethod, a.Prompt, a.MaxAge, a.LoginHint,
 			a.UILocales, a.BrowserHash, a.UserID, ts(a.AuthTime), a.AMR, ts(a.CompletedAt),
-			a.CodeHash, ts(a.CodeExpiresAt), ts(a.CodeUsedAt), ts(a.CreatedAt), ts(a.ExpiresAt), a.HintSubject)
+			a.CodeHash, ts(a.CodeExpiresAt), ts(a.CodeUsedAt), ts(a.CreatedAt), ts(a.ExpiresAt), a.HintSubject,
+			nonNilList(a.IDTokenClaims))
 		return err
 	})
 	if err != nil {
@@ -240,4 +243,12 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash []byte, now time.T
 		return a, fmt.Errorf("postgres: consume auth code: %w", storage.ErrAlreadyUsed)
 	}
 	return a, nil
+}
+
+// nonNilList is l, or an empty list for a NOT NULL text[] column.
+func nonNilList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }

@@ -13,7 +13,7 @@ import (
 const authRequestCols = `id, client_id, redirect_uri, scopes, state, nonce, response_type,
     response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
     ui_locales, browser_hash, user_id, auth_time, amr, completed_at, code_hash,
-    code_expires_at, code_used_at, created_at, expires_at, id_token_hint_subject`
+    code_expires_at, code_used_at, created_at, expires_at, id_token_hint_subject, id_token_claims`
 
 func scanAuthRequest(sc scanner) (storage.AuthRequest, error) {
 	var a storage.AuthRequest
@@ -22,12 +22,12 @@ func scanAuthRequest(sc scanner) (storage.AuthRequest, error) {
 		listCol(&a.Prompt), &a.MaxAge, &a.LoginHint, listCol(&a.UILocales), &a.BrowserHash,
 		&a.UserID, timeCol(&a.AuthTime), listCol(&a.AMR), timeCol(&a.CompletedAt), &a.CodeHash,
 		timeCol(&a.CodeExpiresAt), timeCol(&a.CodeUsedAt), timeCol(&a.CreatedAt),
-		timeCol(&a.ExpiresAt), &a.HintSubject)
+		timeCol(&a.ExpiresAt), &a.HintSubject, listCol(&a.IDTokenClaims))
 	return a, err
 }
 
 const insertAuthRequest = `INSERT INTO auth_requests (` + authRequestCols + `)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateAuthRequest stores a; ErrAlreadyExists when its ID (or code hash) is taken.
 func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error {
@@ -36,7 +36,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) er
 		a.CodeChallengeMethod, listArg(a.Prompt), a.MaxAge, a.LoginHint, listArg(a.UILocales),
 		a.BrowserHash, a.UserID, timeArg(a.AuthTime), listArg(a.AMR), timeArg(a.CompletedAt),
 		a.CodeHash, timeArg(a.CodeExpiresAt), timeArg(a.CodeUsedAt), timeArg(a.CreatedAt),
-		timeArg(a.ExpiresAt), a.HintSubject)
+		timeArg(a.ExpiresAt), a.HintSubject, listArg(a.IDTokenClaims))
 	if err != nil {
 		return fmt.Errorf("sqlite: create auth request %q: %w", a.ID, insertErr(err))
 	}
