@@ -85,7 +85,19 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, target, err)
 		return
 	}
-	a, err := p.op.Storage().CreateAuthRequest(ctx, req, hintSubject)
+	claims, cerr := parseClaimsParameter(r.Form.Get("claims"))
+	if cerr != nil {
+		p.authorizeError(w, r, target, cerr)
+		return
+	}
+	if claims.sub != "" {
+		if hintSubject != "" && hintSubject != claims.sub {
+			p.authorizeError(w, r, target, oidc.ErrInvalidRequest().WithDescription("the sub of the claims parameter is not the one of id_token_hint"))
+			return
+		}
+		hintSubject = claims.sub
+	}
+	a, err := p.storage.createAuthRequest(ctx, req, hintSubject, claims.idToken)
 	if err != nil {
 		p.authorizeError(w, r, target, oidc.DefaultToServerError(err, "could not save the authorization request"))
 		return

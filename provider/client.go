@@ -50,6 +50,9 @@ type ClientSpec struct {
 	JWKSURI string   // where to fetch them; either one makes the client use private_key_jwt
 
 	IDTokenAlg string // id_token_signed_response_alg: RS256 (default, stored empty), ES256 or EdDSA
+	// IDTokenClaims puts the granted profile and phone claims in the client's ID tokens, not
+	// only in userinfo (apps that read only the ID token).
+	IDTokenClaims bool
 }
 
 // ClientError lists what is wrong with a ClientSpec, all at once.

@@ -81,6 +81,7 @@ func (p *Provider) discovery() discoveryDocument {
 		PromptValuesSupported:                      []string{"none", "login", "consent"},
 		UILocalesSupported:                         p.storage.cfg.UILocales,
 		AuthorizationResponseIssParameterSupported: true,
+		ClaimsParameterSupported:                   true,
 	}
 }
 

@@ -83,6 +83,12 @@ func (s *opStorage) client(ctx context.Context, id string) (storage.Client, erro
 // ---- authorization requests and codes ----
 
 func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
+	return s.createAuthRequest(ctx, req, hintSubject, nil)
+}
+
+// createAuthRequest stores the request, with the claims its claims parameter asked for in the
+// ID token (claims.go).
+func (s *opStorage) createAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string, idTokenClaims []string) (op.AuthRequest, error) {
 	c, err := s.client(ctx, req.ClientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client").WithParent(err)
@@ -126,6 +132,7 @@ func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		LoginHint:           req.LoginHint,
 		UILocales:           locales,
 		HintSubject:         hintSubject,
+		IDTokenClaims:       idTokenClaims,
 		BrowserHash:         s.cfg.SignIn.BrowserHash(ctx),
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(s.cfg.AuthRequestTTL),
@@ -323,10 +330,6 @@ func (s *opStorage) setUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 
 func (s *opStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, userID, _ string, scopes []string) error {
 	return s.setUserinfo(ctx, info, userID, scopes)
-}
-
-func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, r op.IDTokenRequest, scopes []string) error {
-	return s.setUserinfo(ctx, info, r.GetSubject(), scopes)
 }
 
 func (s *opStorage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
