@@ -31,7 +31,7 @@ type Config struct {
 	RefreshAbsoluteTTL time.Duration // [90 days]
 	// RefreshGrace [30s]: a rotated refresh token presented again by its client within this
 	// time gets a new pair instead of revoking its family (concurrent refreshes); < 0: none.
-	RefreshGrace time.Duration
+	RefreshGrace       time.Duration
 	KeyCacheTTL        time.Duration // [1m] how long an instance may sign with a key it read
 	KeyRotation        time.Duration // [30 days] a new signing key this long after the last; < 0: never on schedule
 	KeyLeadTime        time.Duration // [24h] how long a new key is published before it signs (≥ relying parties' JWKS cache)

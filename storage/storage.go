@@ -79,7 +79,7 @@ type AuthRequest struct {
 	// IDTokenClaims are the claims the request's claims parameter asked for in the ID token
 	// (OpenID Connect Core §5.5), among those the provider knows; nil when none.
 	IDTokenClaims []string
-	BrowserHash         []byte // SHA-256 of the browser-binding cookie that started it
+	BrowserHash   []byte // SHA-256 of the browser-binding cookie that started it
 
 	// Set when the user has authenticated (CompleteAuthRequest).
 	UserID      string
