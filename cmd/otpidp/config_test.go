@@ -53,6 +53,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		LogLevel:      "info",
 		KeyRotation:   30 * 24 * time.Hour,
 		KeyLeadTime:   24 * time.Hour,
+		RefreshGrace:  30 * time.Second,
 		Pages:         PagesConfig{SessionTTL: defaultSessionTTL, SessionIdleTTL: defaultSessionIdleTTL},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
