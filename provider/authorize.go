@@ -107,7 +107,8 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	// binding cookie the sign-in page could check, and must learn login_required at once
 	// (OpenID Connect Core §3.1.2.6) rather than an error page it cannot show.
 	if slices.Contains(req.Prompt, oidc.PromptNone) {
-		step, err := p.signIn.Silent(ctx, a.(authRequest).a)
+		ar, _ := a.(authRequest)
+		step, err := p.signIn.Silent(ctx, ar.a)
 		switch {
 		case err != nil:
 			p.authorizeError(w, r, target, oidc.ErrServerError().WithParent(err))
