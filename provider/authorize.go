@@ -30,6 +30,13 @@ type responseTarget struct {
 	redirectURI string
 	state       string
 	formPost    bool
+	fragment    bool // response_mode=fragment: the parameters go in the redirect URI's fragment
+}
+
+// newTarget is where a request's answer goes, in the response mode it asked for.
+func newTarget(redirectURI, state, mode string) *responseTarget {
+	return &responseTarget{redirectURI: redirectURI, state: state,
+		formPost: mode == string(oidc.ResponseModeFormPost), fragment: mode == string(oidc.ResponseModeFragment)}
 }
 
 // handleAuthorize serves GET and POST /authorize (OpenID Connect Core §3.1.2.1).
@@ -66,7 +73,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("the redirect_uri is not registered for this client"))
 		return
 	}
-	target := &responseTarget{redirectURI: req.RedirectURI, state: req.State, formPost: req.ResponseMode == oidc.ResponseModeFormPost}
+	target := newTarget(req.RedirectURI, req.State, string(req.ResponseMode))
 	if e, isState := checkAuthorizeParams(r.Form); e != nil {
 		if isState {
 			target.state = "" // not sent back
@@ -84,8 +91,9 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	case req.ResponseType != oidc.ResponseTypeCode:
 		p.authorizeError(w, r, target, &oidc.Error{ErrorType: "unsupported_response_type", Description: "only response_type=code is supported"})
 		return
-	case req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery && req.ResponseMode != oidc.ResponseModeFormPost:
-		p.authorizeError(w, r, target, oidc.ErrInvalidRequest().WithDescription("response_mode must be query or form_post"))
+	case req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery && req.ResponseMode != oidc.ResponseModeFormPost && req.ResponseMode != oidc.ResponseModeFragment:
+		target.fragment, target.formPost = false, false
+		p.authorizeError(w, r, target, oidc.ErrInvalidRequest().WithDescription("response_mode must be query, fragment or form_post"))
 		return
 	}
 	hintSubject, err := op.ValidateAuthRequestClient(ctx, req, client, p.op.IDTokenHintVerifier(ctx))
@@ -102,10 +110,38 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many unfinished sign-ins from this network; finish one or try again later", http.StatusTooManyRequests)
 		return
 	}
-	a, err := p.op.Storage().CreateAuthRequest(ctx, req, hintSubject)
+	claims, cerr := parseClaimsParameter(r.Form.Get("claims"))
+	if cerr != nil {
+		p.authorizeError(w, r, target, cerr)
+		return
+	}
+	if claims.sub != "" {
+		if hintSubject != "" && hintSubject != claims.sub {
+			p.authorizeError(w, r, target, oidc.ErrInvalidRequest().WithDescription("the sub of the claims parameter is not the one of id_token_hint"))
+			return
+		}
+		hintSubject = claims.sub
+	}
+	a, err := p.storage.createAuthRequest(ctx, req, hintSubject, claims.idToken)
 	if err != nil {
 		p.authorizeError(w, r, target, oidc.DefaultToServerError(err, "could not save the authorization request"))
 		return
+	}
+	// prompt=none is decided here, by the browser's session alone: a browser that sends no
+	// cookies (a cross-site iframe, third-party cookies blocked) has neither a session nor a
+	// binding cookie the sign-in page could check, and must learn login_required at once
+	// (OpenID Connect Core §3.1.2.6) rather than an error page it cannot show.
+	if slices.Contains(req.Prompt, oidc.PromptNone) {
+		ar, _ := a.(authRequest)
+		step, err := p.signIn.Silent(ctx, ar.a)
+		switch {
+		case err != nil:
+			p.authorizeError(w, r, target, oidc.ErrServerError().WithParent(err))
+			return
+		case step == authflow.StepLoginRequired:
+			p.authorizeError(w, r, target, oidc.ErrLoginRequired().WithDescription("the user is not signed in"))
+			return
+		}
 	}
 	http.Redirect(w, r, client.LoginURL(a.GetID()), http.StatusFound)
 }
@@ -121,7 +157,7 @@ func (p *Provider) handleCallback(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, nil, oidc.ErrInvalidRequest().WithDescription("unknown, expired or answered authorization request"))
 		return
 	}
-	target := &responseTarget{redirectURI: a.RedirectURI, state: a.State, formPost: a.ResponseMode == string(oidc.ResponseModeFormPost)}
+	target := newTarget(a.RedirectURI, a.State, a.ResponseMode)
 	if err != nil {
 		p.authorizeError(w, r, target, oidc.ErrServerError().WithParent(err))
 		return
@@ -178,8 +214,9 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, target
 }
 
 // respond sends an authorization response: state and iss (RFC 9207) are added; the parameters
-// go in the query of the redirect URI or, for response_mode=form_post, in an auto-submitted
-// form (OAuth 2.0 Form Post Response Mode).
+// go in the query of the redirect URI, in its fragment (response_mode=fragment, OAuth 2.0
+// Multiple Response Type Encoding Practices §2) or, for response_mode=form_post, in an
+// auto-submitted form (OAuth 2.0 Form Post Response Mode).
 func (p *Provider) respond(w http.ResponseWriter, r *http.Request, t *responseTarget, params url.Values) {
 	if t.state != "" {
 		params.Set("state", t.state)
@@ -190,6 +227,11 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, t *responseTa
 		u, err := url.Parse(t.redirectURI)
 		if err != nil {
 			http.Error(w, "invalid redirect URI", http.StatusBadRequest)
+			return
+		}
+		if t.fragment {
+			u.Fragment, u.RawFragment = "", ""
+			http.Redirect(w, r, u.String()+"#"+params.Encode(), http.StatusFound)
 			return
 		}
 		q := u.Query()

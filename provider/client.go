@@ -50,6 +50,9 @@ type ClientSpec struct {
 	JWKSURI string   // where to fetch them; either one makes the client use private_key_jwt
 
 	IDTokenAlg string // id_token_signed_response_alg: RS256 (default, stored empty), ES256 or EdDSA
+	// IDTokenClaims puts the granted profile and phone claims in the client's ID tokens, not
+	// only in userinfo (apps that read only the ID token).
+	IDTokenClaims bool
 }
 
 // ClientError lists what is wrong with a ClientSpec, all at once.
@@ -231,7 +234,8 @@ func randomHex(n int) (string, error) {
 
 // matchRedirectURI is otpidp's redirect URI rule: uri must equal a registered redirect URI
 // byte for byte, except that a native app's loopback registration (http://127.0.0.1/…,
-// http://[::1]/…) matches on any port (RFC 8252 §7.3): same scheme, host, path and query.
+// http://[::1]/…, with or without a port) matches on any port (RFC 8252 §7.3: the port is
+// chosen when the app runs): same scheme, host, path and query.
 func matchRedirectURI(registered []string, native bool, uri string) bool {
 	for _, r := range registered {
 		if r == uri {
@@ -247,7 +251,7 @@ func matchRedirectURI(registered []string, native bool, uri string) bool {
 	}
 	for _, r := range registered {
 		ru, err := url.Parse(r)
-		if err != nil || ru.Scheme != "http" || !isLoopbackHost(ru.Hostname()) || ru.Port() != "" {
+		if err != nil || ru.Scheme != "http" || !isLoopbackHost(ru.Hostname()) {
 			continue
 		}
 		if u.Hostname() == ru.Hostname() && u.EscapedPath() == ru.EscapedPath() && u.RawQuery == ru.RawQuery {

@@ -146,18 +146,32 @@ func (p *Provider) checkAssertionClaims(claims jwt.Claims, now time.Time) (time.
 }
 
 // clientKeyCache holds the JWK Sets fetched from clients' jwks_uri for a few minutes; an
-// unknown kid fetches again, at most every minFetchInterval.
+// unknown kid fetches again, at most every minFetchInterval. A failed fetch is remembered for
+// minFetchInterval too (every assertion of that client fails at once meanwhile, without a
+// request), and one fetch at a time runs per URI: concurrent callers wait for its answer. A
+// client whose jwks_uri is down (or made slow on purpose) so costs one request a minute, not
+// one per token request.
 type clientKeyCache struct {
 	http *http.Client
 	now  func() time.Time
 
-	mu   sync.Mutex
-	sets map[string]fetchedKeys
+	mu       sync.Mutex
+	sets     map[string]fetchedKeys
+	inflight map[string]*keyFetch
 }
 
 type fetchedKeys struct {
-	set     jose.JSONWebKeySet
-	fetched time.Time
+	set       jose.JSONWebKeySet
+	fetched   time.Time // the last successful fetch; zero: none
+	attempted time.Time // the last fetch, successful or not
+	err       error     // the last fetch's failure; nil when it succeeded
+}
+
+// keyFetch is a fetch in progress; done closes when set and err are final.
+type keyFetch struct {
+	done chan struct{}
+	set  jose.JSONWebKeySet
+	err  error
 }
 
 const (
@@ -170,28 +184,59 @@ func (c *clientKeyCache) keys(ctx context.Context, prof storage.ClientProfile, k
 		set, err := parseClientJWKS(prof.JWKS)
 		return set.Keys, err
 	}
-	if prof.JWKSURI == "" {
+	uri := prof.JWKSURI
+	if uri == "" {
 		return nil, errors.New("the client has no keys")
 	}
 	now := c.now()
 	c.mu.Lock()
-	f, ok := c.sets[prof.JWKSURI]
+	if f, ok := c.sets[uri]; ok {
+		fresh := !f.fetched.IsZero() && now.Sub(f.fetched) < clientKeysTTL
+		recent := now.Sub(f.attempted) < minFetchInterval
+		switch {
+		case fresh && (kid == "" || len(f.set.Key(kid)) > 0), fresh && recent:
+			c.mu.Unlock()
+			return f.set.Keys, nil
+		case recent && f.err != nil:
+			c.mu.Unlock()
+			return nil, fmt.Errorf("client JWKS: the last fetch failed less than %v ago: %w", minFetchInterval, f.err)
+		}
+	}
+	call, running := c.inflight[uri]
+	if !running {
+		if c.inflight == nil {
+			c.inflight = map[string]*keyFetch{}
+		}
+		call = &keyFetch{done: make(chan struct{})}
+		c.inflight[uri] = call
+	}
 	c.mu.Unlock()
-	fresh := ok && now.Sub(f.fetched) < clientKeysTTL
-	if fresh && (kid == "" || len(f.set.Key(kid)) > 0 || now.Sub(f.fetched) < minFetchInterval) {
-		return f.set.Keys, nil
+	if !running {
+		// Not bound to this caller's request: the others waiting must not fail with it.
+		call.set, call.err = c.fetch(context.WithoutCancel(ctx), uri)
+		c.mu.Lock()
+		delete(c.inflight, uri)
+		if len(c.sets) > 1000 {
+			clear(c.sets)
+		}
+		f := c.sets[uri]
+		f.attempted, f.err = now, call.err
+		if call.err == nil {
+			f.set, f.fetched = call.set, now
+		}
+		c.sets[uri] = f
+		c.mu.Unlock()
+		close(call.done)
 	}
-	set, err := c.fetch(ctx, prof.JWKSURI)
-	if err != nil {
-		return nil, err
+	select {
+	case <-call.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	c.mu.Lock()
-	if len(c.sets) > 1000 {
-		clear(c.sets)
+	if call.err != nil {
+		return nil, call.err
 	}
-	c.sets[prof.JWKSURI] = fetchedKeys{set, now}
-	c.mu.Unlock()
-	return set.Keys, nil
+	return call.set.Keys, nil
 }
 
 func (c *clientKeyCache) fetch(ctx context.Context, uri string) (jose.JSONWebKeySet, error) {

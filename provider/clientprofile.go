@@ -42,7 +42,7 @@ func (s *ClientSpec) serviceOnly() bool {
 func (s *ClientSpec) usesKeys() bool { return len(s.JWKS) > 0 || s.JWKSURI != "" }
 
 func (s *ClientSpec) profile(id string) storage.ClientProfile {
-	p := storage.ClientProfile{ClientID: id, Scopes: s.Scopes, JWKS: s.JWKS, JWKSURI: s.JWKSURI, IDTokenAlg: s.IDTokenAlg}
+	p := storage.ClientProfile{ClientID: id, Scopes: s.Scopes, JWKS: s.JWKS, JWKSURI: s.JWKSURI, IDTokenAlg: s.IDTokenAlg, IDTokenClaims: s.IDTokenClaims}
 	if s.usesKeys() {
 		p.AuthMethod = AuthMethodPrivateKeyJWT
 	}
@@ -78,6 +78,9 @@ func (s *ClientSpec) validateProfile() []string {
 	}
 	if s.IDTokenAlg != "" && s.serviceOnly() && !slices.Contains(s.GrantTypes, GrantDeviceCode) {
 		p = append(p, "a client_credentials client gets no ID tokens: it needs no ID token algorithm")
+	}
+	if s.IDTokenClaims && s.serviceOnly() && !slices.Contains(s.GrantTypes, GrantDeviceCode) {
+		p = append(p, "a client_credentials client gets no ID tokens: it needs no ID token claims")
 	}
 	if s.usesKeys() {
 		if s.Public {

@@ -66,7 +66,7 @@ func (p *Provider) discovery() discoveryDocument {
 		DeviceAuthorizationEndpoint:                abs(DeviceAuthorizationPath),
 		ScopesSupported:                            supportedScopes,
 		ResponseTypesSupported:                     []string{"code"},
-		ResponseModesSupported:                     []string{"query", "form_post"},
+		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
 		GrantTypesSupported:                        grantTypes,
 		SubjectTypesSupported:                      []string{"public"},
 		IDTokenSigningAlgValuesSupported:           idTokenAlgs,
@@ -79,8 +79,9 @@ func (p *Provider) discovery() discoveryDocument {
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		ClaimsSupported:                            supportedClaims,
 		PromptValuesSupported:                      []string{"none", "login", "consent"},
-		UILocalesSupported:                         []string{"en"},
+		UILocalesSupported:                         p.storage.cfg.UILocales,
 		AuthorizationResponseIssParameterSupported: true,
+		ClaimsParameterSupported:                   true,
 	}
 }
 

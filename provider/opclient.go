@@ -79,7 +79,10 @@ func (c *opClient) IsScopeAllowed(scope string) bool {
 	return slices.Contains(supportedScopes, scope)
 }
 
-func (c *opClient) IDTokenUserinfoClaimsAssertion() bool { return false }
+// IDTokenUserinfoClaimsAssertion: a client registered for ID token claims gets every claim
+// the granted scopes allow in its ID tokens (the library then keeps the profile and phone
+// scopes when it fills the ID token); the others only what their claims parameter asked for.
+func (c *opClient) IDTokenUserinfoClaimsAssertion() bool { return c.p.IDTokenClaims }
 func (c *opClient) ClockSkew() time.Duration             { return 0 }
 
 // supportedScopes are the scopes otpidp grants.

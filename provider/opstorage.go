@@ -85,6 +85,12 @@ func (s *opStorage) client(ctx context.Context, id string) (storage.Client, erro
 // ---- authorization requests and codes ----
 
 func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
+	return s.createAuthRequest(ctx, req, hintSubject, nil)
+}
+
+// createAuthRequest stores the request, with the claims its claims parameter asked for in the
+// ID token (claims.go).
+func (s *opStorage) createAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string, idTokenClaims []string) (op.AuthRequest, error) {
 	c, err := s.client(ctx, req.ClientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client").WithParent(err)
@@ -128,6 +134,7 @@ func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		LoginHint:           req.LoginHint,
 		UILocales:           locales,
 		HintSubject:         hintSubject,
+		IDTokenClaims:       idTokenClaims,
 		BrowserHash:         s.cfg.SignIn.BrowserHash(ctx),
 		ClientIP:            reqinfo.From(ctx).LimitKey(),
 		CreatedAt:           now,
@@ -165,6 +172,7 @@ func (s *opStorage) newAccessToken(ctx context.Context, r op.TokenRequest) (stor
 	if err != nil {
 		return storage.AccessToken{}, err
 	}
+	requestStateFrom(ctx).tokensIssued(r.GetScopes())
 	now := s.now()
 	t := storage.AccessToken{
 		ID: id, FamilyID: family, ClientID: clientID, UserID: r.GetSubject(),
@@ -326,10 +334,6 @@ func (s *opStorage) setUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 
 func (s *opStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, userID, _ string, scopes []string) error {
 	return s.setUserinfo(ctx, info, userID, scopes)
-}
-
-func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, r op.IDTokenRequest, scopes []string) error {
-	return s.setUserinfo(ctx, info, r.GetSubject(), scopes)
 }
 
 func (s *opStorage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {

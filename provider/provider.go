@@ -29,6 +29,9 @@ type Config struct {
 	AuthRequestTTL     time.Duration // [30m] from /authorize to the code
 	RefreshIdleTTL     time.Duration // [30 days]
 	RefreshAbsoluteTTL time.Duration // [90 days]
+	// RefreshGrace [30s]: a rotated refresh token presented again by its client within this
+	// time gets a new pair instead of revoking its family (concurrent refreshes); < 0: none.
+	RefreshGrace       time.Duration
 	KeyCacheTTL        time.Duration // [1m] how long an instance may sign with a key it read
 	KeyRotation        time.Duration // [30 days] a new signing key this long after the last; < 0: never on schedule
 	KeyLeadTime        time.Duration // [24h] how long a new key is published before it signs (≥ relying parties' JWKS cache)
@@ -36,6 +39,9 @@ type Config struct {
 	DeviceCodeTTL      time.Duration // [10m] device authorizations (RFC 8628)
 	DevicePollInterval time.Duration // [5s] how often devices may poll
 	DevicePath         string        // ["/device"] where users type a device's user code
+	// UILocales are the languages the sign-in pages speak (BCP 47), the default first:
+	// discovery's ui_locales_supported. [en]
+	UILocales []string
 	// JWKSAllowLoopback lets clients' jwks_uri be fetched from loopback addresses (a
 	// development issuer on this machine). Private, link-local and other non-public
 	// addresses are refused regardless.
@@ -71,6 +77,12 @@ func (c *Config) setDefaults() {
 	def(&c.AuthRequestTTL, 30*time.Minute)
 	def(&c.RefreshIdleTTL, 30*24*time.Hour)
 	def(&c.RefreshAbsoluteTTL, 90*24*time.Hour)
+	if c.RefreshGrace == 0 {
+		c.RefreshGrace = DefaultRefreshGrace
+	}
+	if len(c.UILocales) == 0 {
+		c.UILocales = []string{"en"}
+	}
 	def(&c.KeyCacheTTL, time.Minute)
 	if c.KeyRotation == 0 {
 		c.KeyRotation = 30 * 24 * time.Hour
@@ -93,6 +105,9 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// DefaultRefreshGrace is the refresh token grace period when Config.RefreshGrace is zero.
+const DefaultRefreshGrace = 30 * time.Second
+
 // SignIn is what the provider needs of the sign-in core; *signin.Core satisfies it.
 type SignIn interface {
 	// BrowserHash is the hash of the browser-binding cookie of the request whose context ctx
@@ -103,6 +118,10 @@ type SignIn interface {
 	// Authorize loads the authorization request of the callback and says what it needs next
 	// (authflow.ErrRequestExpired when it is unknown, expired or already has a code).
 	Authorize(ctx context.Context, id string, consentDenied bool) (storage.AuthRequest, authflow.Step, error)
+	// Silent decides a prompt=none request at /authorize by the request's session cookie
+	// alone, before any browser binding: authflow.StepLoginRequired when no session answers
+	// it, else authflow.StepContinue (the sign-in page completes it as usual).
+	Silent(ctx context.Context, a storage.AuthRequest) (authflow.Step, error)
 }
 
 // noSignIn is the SignIn of a provider without pages.
@@ -110,6 +129,9 @@ type noSignIn struct{}
 
 func (noSignIn) BrowserHash(context.Context) []byte { return nil }
 func (noSignIn) EndSession(context.Context) error   { return nil }
+func (noSignIn) Silent(context.Context, storage.AuthRequest) (authflow.Step, error) {
+	return authflow.StepLoginRequired, nil
+}
 func (noSignIn) Authorize(context.Context, string, bool) (storage.AuthRequest, authflow.Step, error) {
 	return storage.AuthRequest{}, 0, authflow.ErrRequestExpired
 }

@@ -30,14 +30,21 @@ package provider
 //     (op.CreateRouter's defaultCORSOptions) and sends no WWW-Authenticate on 401.
 //  8. Library options (newOP): AES-GCM token crypto, id_token_hint of every algorithm, the
 //     library's CORS off, the op.Storage methods of features otpidp refuses.
+//  9. ID tokens only for openid: op.CreateTokenResponse makes an ID token for every code,
+//     refresh and device grant, whatever the scopes; an answer whose tokens were issued without
+//     the openid scope leaves without it (OpenID Connect Core §3.1.2.1: openid makes a request
+//     an OpenID one).
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -66,6 +73,10 @@ type requestState struct {
 	assertion    assertionProof        // 4: the verified client assertion; zero: none
 	deviceFamily string                // 5: the device authorization the tokens are issued for
 	pendingJWT   map[string]pendingJWT // 3: access token ID → its at+jwt claims, until Encrypt
+	family       string                // 6: the refresh token family GetRefreshTokenInfo found for the caller
+	foreignToken bool                  // 6: the token to revoke is another client's
+	scopes       []string              // 9: the scopes of the tokens being issued
+	issued       bool                  // 9: tokens were issued (scopes is set)
 }
 
 type assertionProof struct {
@@ -368,8 +379,84 @@ func grantOf(ctx context.Context, r op.TokenRequest) (familyID, clientID string,
 // token ID.
 const familyPrefix = "family:"
 
+// checkGrant runs before the library sees a code or refresh token grant: zitadel's
+// AuthorizeCodeClient consumes the code (Storage.AuthRequestByCode, which revokes on replay)
+// before it authenticates the client or checks PKCE, and RefreshTokenExchange compares the
+// token's client with the caller only after TokenRequestByRefreshToken (which revokes on
+// replay). So the client is authenticated, and the code or token found without changing it
+// and checked to be that client's (a code's PKCE verifier and redirect URI too), first: a
+// request that fails here consumes nothing and revokes nothing. nil: go on to the library.
+func (p *Provider) checkGrant(r *http.Request) (int, *oidc.Error) {
+	ctx := r.Context()
+	grant := r.PostForm.Get("grant_type")
+	if grant != string(oidc.GrantTypeCode) && grant != string(oidc.GrantTypeRefreshToken) {
+		return 0, nil
+	}
+	c, err := p.identifyClient(r)
+	if err != nil {
+		p.storage.log.InfoContext(ctx, "token request refused", "grant_type", grant, "reason", err.Error())
+		return http.StatusUnauthorized, oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	if grant == string(oidc.GrantTypeRefreshToken) {
+		t, err := p.storage.store.GetRefreshTokenByHash(ctx, hashValue(r.PostForm.Get("refresh_token")))
+		if err == nil && t.ClientID != c.ID {
+			p.storage.log.WarnContext(ctx, "refresh token presented by another client", "client_id", c.ID)
+			return http.StatusBadRequest, oidc.ErrInvalidGrant().WithDescription("invalid refresh token")
+		}
+		return 0, nil
+	}
+	a, err := p.storage.store.GetAuthRequestByCode(ctx, hashValue(r.PostForm.Get("code")))
+	if err != nil {
+		return 0, nil // unknown: the library answers invalid_grant, and there is nothing to consume
+	}
+	if a.ClientID != c.ID {
+		p.storage.log.WarnContext(ctx, "authorization code presented by another client", "client_id", c.ID)
+		return http.StatusBadRequest, oidc.ErrInvalidGrant().WithDescription("invalid code")
+	}
+	if err := op.AuthorizeCodeChallenge(r.PostForm.Get("code_verifier"), authRequest{a}.GetCodeChallenge()); err != nil {
+		e := oidc.DefaultToServerError(err, "invalid code_verifier")
+		return http.StatusBadRequest, e
+	}
+	if r.PostForm.Get("redirect_uri") != a.RedirectURI {
+		return http.StatusBadRequest, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not correspond")
+	}
+	return 0, nil
+}
+
+// identifyClient authenticates the token request's client as the library will
+// (client_secret_basic, client_secret_post, a verified assertion's proof); a public client
+// identifies itself by client_id alone.
+func (p *Provider) identifyClient(r *http.Request) (storage.Client, error) {
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(id)
+		secret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return storage.Client{}, errors.New("malformed basic credentials")
+		}
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id == "" {
+		return storage.Client{}, errors.New("no client_id")
+	}
+	c, err := p.storage.client(r.Context(), id)
+	if err != nil {
+		return storage.Client{}, fmt.Errorf("client: %w", err)
+	}
+	if c.Public {
+		return c, nil
+	}
+	if err := p.storage.AuthorizeClientIDSecret(r.Context(), id, secret); err != nil {
+		return storage.Client{}, errors.New("wrong or missing client credentials")
+	}
+	return c, nil
+}
+
 // AuthRequestByCode redeems the code, exactly once, in the store. A second redemption revokes
-// every token issued from the first (RFC 6749 §4.1.2).
+// every token issued from the first (RFC 6749 §4.1.2). checkGrant has authenticated the
+// client, and checked PKCE, before.
 func (s *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	a, err := s.store.ConsumeAuthCode(ctx, hashValue(code), s.now())
 	if errors.Is(err, storage.ErrAlreadyUsed) {
@@ -390,6 +477,19 @@ func (s *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.Auth
 // Garbage collection removes it when it expires.
 func (s *opStorage) DeleteAuthRequest(context.Context, string) error { return nil }
 
+// refreshGrace is how long a rotated refresh token may be presented again by its client
+// (SECURITY.md OP-07); 0: never.
+func (s *opStorage) refreshGrace() time.Duration {
+	if s.cfg.RefreshGrace < 0 {
+		return 0
+	}
+	return s.cfg.RefreshGrace
+}
+
+// TokenRequestByRefreshToken finds the refresh token (its client is the caller: checkGrant).
+// A token used before is a replay, which revokes its family, unless it was rotated less than
+// the grace period ago: concurrent refreshes of one client then each get a pair (RFC 9700
+// §4.14.2 leaves the detection to the server; Okta, Auth0 and Hydra allow such a period).
 func (s *opStorage) TokenRequestByRefreshToken(ctx context.Context, value string) (op.RefreshTokenRequest, error) {
 	t, err := s.store.GetRefreshTokenByHash(ctx, hashValue(value))
 	if err != nil {
@@ -397,11 +497,11 @@ func (s *opStorage) TokenRequestByRefreshToken(ctx context.Context, value string
 	}
 	now := s.now()
 	switch {
-	case !t.UsedAt.IsZero():
-		s.revokeReplayedFamily(ctx, t)
-		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was already used")
 	case !t.RevokedAt.IsZero(), !t.ExpiresAt.After(now), !t.IdleExpiresAt.After(now):
 		return nil, oidc.ErrInvalidGrant().WithDescription("invalid or expired refresh token")
+	case !t.UsedAt.IsZero() && now.Sub(t.UsedAt) >= s.refreshGrace():
+		s.revokeReplayedFamily(ctx, t)
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was already used")
 	}
 	if _, err := s.store.GetUser(ctx, t.UserID); err != nil {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the user no longer exists")
@@ -417,7 +517,7 @@ func (s *opStorage) rotateRefresh(ctx context.Context, v *refreshRequest, next s
 	if next.IdleExpiresAt.After(next.ExpiresAt) {
 		next.IdleExpiresAt = next.ExpiresAt
 	}
-	err := s.store.RotateRefreshToken(ctx, v.t.ID, next, access, next.CreatedAt)
+	err := s.store.RotateRefreshTokenGrace(ctx, v.t.ID, s.refreshGrace(), next, access, next.CreatedAt)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
 		s.revokeReplayedFamily(ctx, v.t)
@@ -426,6 +526,9 @@ func (s *opStorage) rotateRefresh(ctx context.Context, v *refreshRequest, next s
 		return oidc.ErrInvalidGrant().WithDescription("invalid or expired refresh token")
 	case err != nil:
 		return fmt.Errorf("rotate refresh token: %w", err)
+	}
+	if !v.t.UsedAt.IsZero() {
+		s.log.InfoContext(ctx, "rotated refresh token presented again within the grace period", "client_id", v.t.ClientID, "family_id", v.t.FamilyID)
 	}
 	s.audit.Record(ctx, audit.Entry{Event: audit.TokenRefreshed, UserID: next.UserID, ClientID: next.ClientID})
 	return nil
@@ -438,6 +541,9 @@ func (s *opStorage) revokeReplayedFamily(ctx context.Context, t storage.RefreshT
 	s.log.WarnContext(ctx, "refresh token replayed; its family is revoked", "client_id", t.ClientID, "user_id", t.UserID, "family_id", t.FamilyID)
 }
 
+// GetRefreshTokenInfo finds a refresh token for op.Revoke. The family it returns is recorded
+// in the request's state: RevokeToken honours a "family:" ID only when this request's caller
+// presented a refresh token of that family (a caller could send the string itself).
 func (s *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, value string) (string, string, error) {
 	t, err := s.store.GetRefreshTokenByHash(ctx, hashValue(value))
 	if errors.Is(err, storage.ErrNotFound) {
@@ -446,17 +552,48 @@ func (s *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, value str
 	if err != nil {
 		return "", "", err
 	}
+	st := requestStateFrom(ctx)
 	if t.ClientID != clientID {
-		// Another client's token: treat as not a refresh token of this client.
+		// Another client's token: refused like another client's access token (RevokeToken).
+		st.setRevocation("", true)
 		return "", "", op.ErrInvalidRefreshToken
 	}
+	st.setRevocation(t.FamilyID, false)
 	return t.UserID, familyPrefix + t.FamilyID, nil
 }
 
-// RevokeToken revokes an access token (by ID) or a refresh token's whole family (RFC 7009).
+func (s *requestState) setRevocation(family string, foreign bool) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.family, s.foreignToken = family, foreign
+	s.mu.Unlock()
+}
+
+func (s *requestState) revocation() (family string, foreign bool) {
+	if s == nil {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.family, s.foreignToken
+}
+
+// RevokeToken revokes an access token (by ID) or a refresh token's whole family (RFC 7009),
+// only the caller's own: another client's token answers invalid_client (RFC 7009 §2.1), and a
+// "family:" string the caller made up is an unknown token (nothing revoked, RFC 7009 §2.2).
 func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
 	now := s.now()
+	family, foreign := requestStateFrom(ctx).revocation()
+	if foreign {
+		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+	}
 	if fam, ok := strings.CutPrefix(tokenOrID, familyPrefix); ok {
+		if fam == "" || fam != family {
+			s.log.WarnContext(ctx, "revocation of a family the caller presented no token of", "client_id", clientID)
+			return nil
+		}
 		if err := s.store.RevokeFamily(ctx, fam, now); err != nil {
 			return oidc.ErrServerError().WithParent(err)
 		}
@@ -530,11 +667,18 @@ func (p *Provider) wrap(next http.Handler) http.Handler {
 		},
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
 		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		// A script must read why a bearer token or client was refused (RFC 6750 §3).
+		ExposedHeaders: []string{"WWW-Authenticate"},
 		MaxAge:         600,
 	})
+	hsts := strings.HasPrefix(p.issuer, "https://")
 	return corsHandler.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, _ := withRequestState(r.Context())
 		r = r.WithContext(ctx)
+		if hsts {
+			// The pages' value (ui.SecurityHeaders): protocol answers are as sensitive.
+			w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
 		if noStore[r.URL.Path] {
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Pragma", "no-cache")
@@ -583,7 +727,7 @@ func newOP(cfg Config, st *opStorage, key [32]byte, insecure bool) (*op.Provider
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
 		GrantTypeRefreshToken:    true,
-		SupportedUILocales:       []language.Tag{language.English},
+		SupportedUILocales:       uiLocaleTags(cfg.UILocales),
 		SupportedClaims:          supportedClaims,
 		SupportedScopes:          supportedScopes,
 	}
@@ -603,6 +747,18 @@ func newOP(cfg Config, st *opStorage, key [32]byte, insecure bool) (*op.Provider
 	return p, nil
 }
 
+// uiLocaleTags parses the pages' languages for the library (which advertises nothing of them:
+// discovery is otpidp's own).
+func uiLocaleTags(locales []string) []language.Tag {
+	var tags []language.Tag
+	for _, l := range locales {
+		if t, err := language.Parse(l); err == nil {
+			tags = append(tags, t)
+		}
+	}
+	return tags
+}
+
 // GetPrivateClaimsFromScopes adds no claims. The library calls it only while it builds its own
 // JWT access tokens (op.CreateJWT), which otpidp does not use (3).
 func (s *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
@@ -618,4 +774,77 @@ func (s *opStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jos
 // ValidateJWTProfileScopes: the JWT profile grant is not offered.
 func (s *opStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
 	return nil, oidc.ErrUnsupportedGrantType()
+}
+
+// ---- 9. ID tokens only for openid ----
+
+// tokensIssued records the scopes of the tokens this request issues.
+func (s *requestState) tokensIssued(scopes []string) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.scopes, s.issued = slices.Clone(scopes), true
+	s.mu.Unlock()
+}
+
+// withoutOpenID reports whether this request issued tokens without the openid scope.
+func (s *requestState) withoutOpenID() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.issued && !slices.Contains(s.scopes, oidc.ScopeOpenID)
+}
+
+// idTokenFilter holds a token response until flush, which drops its id_token when the
+// request's tokens were issued without openid.
+type idTokenFilter struct {
+	w      http.ResponseWriter
+	state  *requestState
+	status int
+	body   bytes.Buffer
+}
+
+// withoutIDTokenUnlessOpenID returns the writer a token endpoint handler writes to; the caller
+// must flush it. r's context must carry the request's state (wrap gives every request one).
+func withoutIDTokenUnlessOpenID(w http.ResponseWriter, r *http.Request) *idTokenFilter {
+	return &idTokenFilter{w: w, state: requestStateFrom(r.Context())}
+}
+
+func (f *idTokenFilter) Header() http.Header { return f.w.Header() }
+
+func (f *idTokenFilter) WriteHeader(status int) {
+	if f.status == 0 {
+		f.status = status
+	}
+}
+
+func (f *idTokenFilter) Write(b []byte) (int, error) {
+	if f.status == 0 {
+		f.status = http.StatusOK
+	}
+	return f.body.Write(b)
+}
+
+func (f *idTokenFilter) flush() {
+	if f.status == 0 {
+		f.status = http.StatusOK
+	}
+	body := f.body.Bytes()
+	if f.status == http.StatusOK && f.state.withoutOpenID() {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err == nil {
+			if _, ok := m["id_token"]; ok {
+				delete(m, "id_token")
+				if b, err := json.Marshal(m); err == nil {
+					body = b
+				}
+			}
+		}
+	}
+	f.w.Header().Del("Content-Length")
+	f.w.WriteHeader(f.status)
+	_, _ = f.w.Write(body)
 }

@@ -16,6 +16,9 @@ type ClientProfile struct {
 	JWKS       []byte   // private_key_jwt: the client's public keys, a JWK Set (JSON); or
 	JWKSURI    string   // where to fetch them (https)
 	IDTokenAlg string   // id_token_signed_response_alg; empty means RS256
+	// IDTokenClaims puts every profile and phone claim the granted scopes allow in the
+	// client's ID tokens too, not only in userinfo (apps that read only the ID token).
+	IDTokenClaims bool
 }
 
 // ClientProfileStorage keeps client profiles and the IDs of client assertions already used.

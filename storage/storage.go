@@ -86,7 +86,10 @@ type AuthRequest struct {
 	LoginHint           string
 	UILocales           []string
 	HintSubject         string // sub of a verified id_token_hint; empty without one
-	BrowserHash         []byte // SHA-256 of the browser-binding cookie that started it
+	// IDTokenClaims are the claims the request's claims parameter asked for in the ID token
+	// (OpenID Connect Core §5.5), among those the provider knows; nil when none.
+	IDTokenClaims []string
+	BrowserHash   []byte // SHA-256 of the browser-binding cookie that started it
 	// ClientIP is the rate-limit key of the address that created it (IPv4 as is, IPv6 its
 	// /64): pending requests are capped per address (CountPendingAuthRequests).
 	ClientIP string
@@ -247,6 +250,10 @@ type Storage interface {
 	// CodeExpiresAt > now, and returns the request. A code already used returns the request with
 	// ErrAlreadyUsed; an unknown or expired one, ErrNotFound.
 	ConsumeAuthCode(ctx context.Context, codeHash []byte, now time.Time) (AuthRequest, error)
+	// GetAuthRequestByCode returns the request a code was issued for, whatever the code's state,
+	// without changing anything (the token endpoint checks the client and PKCE before it
+	// consumes); ErrNotFound when no request has that code hash.
+	GetAuthRequestByCode(ctx context.Context, codeHash []byte) (AuthRequest, error)
 
 	CreateFlow(ctx context.Context, f Flow) error
 	GetFlow(ctx context.Context, id string) (Flow, error)
@@ -289,6 +296,11 @@ type Storage interface {
 	// token was already used it returns ErrAlreadyUsed and stores nothing; when it is revoked or
 	// expired, ErrConflict.
 	RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken, access AccessToken, now time.Time) error
+	// RotateRefreshTokenGrace is RotateRefreshToken with a grace period: a token already used
+	// less than grace before now, and still unrevoked and unexpired, is rotated again (next and
+	// access are stored; its used time stays that of its first use) instead of ErrAlreadyUsed.
+	// grace <= 0 is RotateRefreshToken.
+	RotateRefreshTokenGrace(ctx context.Context, oldID string, grace time.Duration, next RefreshToken, access AccessToken, now time.Time) error
 	// RevokeFamily revokes every access and refresh token of the family.
 	RevokeFamily(ctx context.Context, familyID string, now time.Time) error
 	// RevokeUserTokens revokes every access and refresh token of the user; of one client only

@@ -57,6 +57,7 @@ type clientJSON struct {
 	AuthMethod             string    `json:"token_endpoint_auth_method,omitempty"`
 	JWKSURI                string    `json:"jwks_uri,omitempty"`
 	IDTokenAlg             string    `json:"id_token_signed_response_alg,omitempty"`
+	IDTokenClaims          bool      `json:"id_token_claims,omitempty"`
 	CreatedAt              time.Time `json:"created_at,omitzero"`
 	Issuer                 string    `json:"issuer,omitempty"`
 	Discovery              string    `json:"discovery_url,omitempty"`
@@ -85,6 +86,7 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 	fs.StringVar(&spec.JWKSURI, "jwks-uri", "", "private_key_jwt: the URL of the client's JWK Set; no secret is issued")
 	fs.StringVar(&spec.AccessTokenFormat, "access-token", provider.AccessTokenOpaque, "access token format: opaque or jwt")
 	fs.StringVar(&spec.IDTokenAlg, "id-token-alg", "RS256", "the algorithm of the client's ID tokens (id_token_signed_response_alg): RS256, ES256 or EdDSA")
+	fs.BoolVar(&spec.IDTokenClaims, "id-token-claims", false, "put the granted profile and phone claims (name, phone_number, …) in the ID token too, for apps that read only the ID token")
 	asJSON := fs.Bool("json", false, "print the client as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -133,6 +135,7 @@ func runClientAdd(ctx context.Context, args []string, getenv func(string) string
 			AuthMethod:             clientAuthMethod(spec),
 			JWKSURI:                spec.JWKSURI,
 			IDTokenAlg:             idTokenAlg(spec),
+			IDTokenClaims:          spec.IDTokenClaims,
 			Issuer:                 cfg.Issuer,
 			Discovery:              discovery,
 		})
@@ -304,6 +307,7 @@ func listedClient(c storage.Client, p storage.ClientProfile) clientJSON {
 		AuthMethod:             auth,
 		JWKSURI:                p.JWKSURI,
 		IDTokenAlg:             idTokenAlg(spec),
+		IDTokenClaims:          p.IDTokenClaims,
 		CreatedAt:              c.CreatedAt.UTC(),
 	}
 }

@@ -41,7 +41,7 @@ func configKeys() []string {
 	return append([]string{
 		envIssuer, envAddr, envDatabaseURL, envSMS, envTwilioSID, envTwilioToken, envTwilioPhone,
 		envTwilioAPIURL, envDefaultRegion, envProductName, envDev, envLogLevel,
-		envKeyRotation, envKeyLeadTime,
+		envKeyRotation, envKeyLeadTime, envRefreshGrace,
 	}, append(append(append(append(abuseConfigKeys(), pagesKeys()...), smsConfigKeys()...), obsConfigKeys()...), lifecycleConfigKeys()...)...) // abuse_config.go, config_pages.go, smsconfig.go, config_obs.go, lifecycle_config.go
 }
 
@@ -97,7 +97,8 @@ type Config struct {
 	KeyRotation time.Duration // OTPIDP_KEY_ROTATION: a new signing key this often; < 0: off (keys.go)
 	KeyLeadTime time.Duration // OTPIDP_KEY_LEAD_TIME: a new key is published this long before it signs
 
-	Lifecycle LifecycleConfig // database call timeout, shutdown drain and grace (lifecycle_config.go)
+	Lifecycle    LifecycleConfig // database call timeout, shutdown drain and grace (lifecycle_config.go)
+	RefreshGrace time.Duration   // OTPIDP_REFRESH_GRACE: a rotated refresh token's grace period; < 0: none (tokens_config.go)
 
 	DevicePollInterval time.Duration // how often devices may poll (RFC 8628); zero: 5 s. Not configurable: tests shorten it
 
@@ -261,6 +262,7 @@ func resolveConfig(cf *configFlags, getenv func(string) string, stderr io.Writer
 	c.LogLevel = strings.ToLower(get(envLogLevel, defaultLogLevel))
 	problems = append(problems, resolveKeySettings(&c, get)...)
 	problems = append(problems, resolveLifecycle(&c, get)...)
+	problems = append(problems, resolveTokenSettings(&c, get)...)
 	var pageProblems []string
 	c.Pages, pageProblems = loadPagesConfig(get)
 	problems = append(problems, pageProblems...)

@@ -53,6 +53,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		LogLevel:      "info",
 		KeyRotation:   30 * 24 * time.Hour,
 		KeyLeadTime:   24 * time.Hour,
+		RefreshGrace:  30 * time.Second,
 		Pages:         PagesConfig{SessionTTL: defaultSessionTTL, SessionIdleTTL: defaultSessionIdleTTL},
 		Abuse:         AbuseConfig{DevLimits: true}, // the console sender on a localhost issuer (devlimits.go)
 		Obs: ObsConfig{LogFormat: "text", AccessLog: true, AdminAddr: "127.0.0.1:9090", ServiceName: "otpidp",

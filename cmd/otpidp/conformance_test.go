@@ -101,7 +101,7 @@ func TestConformanceDiscovery(t *testing.T) {
 		}
 		for k, want := range map[string][]string{
 			"response_types_supported":                         {"code"},
-			"response_modes_supported":                         {"query", "form_post"},
+			"response_modes_supported":                         {"query", "fragment", "form_post"},
 			"code_challenge_methods_supported":                 {"S256"},
 			"scopes_supported":                                 {"openid", "profile", "phone", "offline_access"},
 			"grant_types_supported":                            {"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
@@ -281,9 +281,9 @@ func TestConformanceAuthorizeErrors(t *testing.T) {
 			wantAuthError(t, ts, b.get(a.url), "request_not_supported", a.state)
 		})
 
-		// oidcc-unsupported-response-mode (fragment)
-		t.Run("response-mode-fragment", func(t *testing.T) {
-			a := rp.start(oauth2.SetAuthURLParam("response_mode", "fragment"))
+		// oidcc-unsupported-response-mode (JARM's jwt; fragment is supported: rp_fixes_test.go)
+		t.Run("response-mode-jwt", func(t *testing.T) {
+			a := rp.start(oauth2.SetAuthURLParam("response_mode", "jwt"))
 			wantAuthError(t, ts, b.get(a.url), "invalid_request", a.state)
 		})
 	})

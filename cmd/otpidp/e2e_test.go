@@ -554,6 +554,8 @@ func TestEndToEnd(t *testing.T) {
 			if idt2.Subject != claims.Sub {
 				t.Fatalf("refreshed sub = %q, want %q", idt2.Subject, claims.Sub)
 			}
+			// Past the refresh grace period (OTPIDP_REFRESH_GRACE), a second use is a replay.
+			ts.clock.advance(provider.DefaultRefreshGrace)
 			replay := expired
 			replay.RefreshToken = old
 			if _, err := rp.oauth.TokenSource(t.Context(), &replay).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {

@@ -100,6 +100,26 @@ func (c *Core) Authorize(ctx context.Context, id string, consentDenied bool) (st
 	return a, step, err
 }
 
+// Silent decides a prompt=none request where it arrives (/authorize), by the request's
+// session alone and before any browser-binding check: a browser that sends no cookies must
+// get login_required, not the binding error of the sign-in page. It says StepLoginRequired
+// when the session does not answer the request (next's rule), else StepContinue: the sign-in
+// page then completes it with the session as usual.
+func (c *Core) Silent(ctx context.Context, a storage.AuthRequest) (authflow.Step, error) {
+	var sp *storage.Session
+	if s, ok := c.session(ctx); ok {
+		sp = &s
+	}
+	step, err := c.next(ctx, a, sp, false)
+	if err != nil {
+		return 0, err
+	}
+	if step == authflow.StepLoginRequired {
+		return step, nil
+	}
+	return authflow.StepContinue, nil
+}
+
 // liveRequest loads a request that is live, not yet signed in for, and bound to this browser.
 func (c *Core) liveRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
 	a, err := c.store.GetAuthRequest(ctx, id)

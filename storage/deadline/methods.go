@@ -361,6 +361,16 @@ func (s *Store) GetAuthRequest(ctx context.Context, a1 string) (storage.AuthRequ
 	return r0, err
 }
 
+// GetAuthRequestByCode is the wrapped store's, under the call timeout.
+func (s *Store) GetAuthRequestByCode(ctx context.Context, a1 []uint8) (storage.AuthRequest, error) {
+	var r0 storage.AuthRequest
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		r0, err = s.next.GetAuthRequestByCode(ctx, a1)
+		return err
+	})
+	return r0, err
+}
+
 // GetClient is the wrapped store's, under the call timeout.
 func (s *Store) GetClient(ctx context.Context, a1 string) (storage.Client, error) {
 	var r0 storage.Client
@@ -686,6 +696,15 @@ func (s *Store) RevokeUserTokens(ctx context.Context, a1 string, a2 string, a3 t
 func (s *Store) RotateRefreshToken(ctx context.Context, a1 string, a2 storage.RefreshToken, a3 storage.AccessToken, a4 time.Time) error {
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		err = s.next.RotateRefreshToken(ctx, a1, a2, a3, a4)
+		return err
+	})
+	return err
+}
+
+// RotateRefreshTokenGrace is the wrapped store's, under the call timeout.
+func (s *Store) RotateRefreshTokenGrace(ctx context.Context, a1 string, a2 time.Duration, a3 storage.RefreshToken, a4 storage.AccessToken, a5 time.Time) error {
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		err = s.next.RotateRefreshTokenGrace(ctx, a1, a2, a3, a4, a5)
 		return err
 	})
 	return err

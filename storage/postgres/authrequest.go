@@ -18,7 +18,7 @@ import (
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, response_type,
     response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint, ui_locales,
     browser_hash, user_id, auth_time, amr, completed_at, code_hash, code_expires_at, code_used_at,
-    created_at, expires_at, id_token_hint_subject, client_ip`
+    created_at, expires_at, id_token_hint_subject, client_ip, id_token_claims`
 
 type authRequestRow struct {
 	ID                  string             `db:"id"`
@@ -47,6 +47,7 @@ type authRequestRow struct {
 	ExpiresAt           pgtype.Timestamptz `db:"expires_at"`
 	HintSubject         string             `db:"id_token_hint_subject"`
 	ClientIP            string             `db:"client_ip"`
+	IDTokenClaims       []string           `db:"id_token_claims"`
 }
 
 func (r authRequestRow) authRequest() storage.AuthRequest {
@@ -77,6 +78,7 @@ func (r authRequestRow) authRequest() storage.AuthRequest {
 		ExpiresAt:           tm(r.ExpiresAt),
 		HintSubject:         r.HintSubject,
 		ClientIP:            r.ClientIP,
+		IDTokenClaims:       r.IDTokenClaims,
 	}
 }
 
@@ -94,7 +96,7 @@ func queryAuthRequest(ctx context.Context, c *pgxpool.Conn, query string, args .
 
 const sqlAuthRequestInsert = `INSERT INTO auth_requests (` + authRequestColumns + `)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $20, $21, $22, $23, $24, $25, $26)`
+        $20, $21, $22, $23, $24, $25, $26, $27)`
 
 // CreateAuthRequest stores a: ErrAlreadyExists when its ID (or code hash) is taken.
 func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error {
@@ -103,7 +105,8 @@ func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) er
 			a.ID, a.ClientID, a.RedirectURI, a.Scopes, a.State, a.Nonce, a.ResponseType,
 			a.ResponseMode, a.CodeChallenge, a.CodeChallengeMethod, a.Prompt, a.MaxAge, a.LoginHint,
 			a.UILocales, a.BrowserHash, a.UserID, ts(a.AuthTime), a.AMR, ts(a.CompletedAt),
-			a.CodeHash, ts(a.CodeExpiresAt), ts(a.CodeUsedAt), ts(a.CreatedAt), ts(a.ExpiresAt), a.HintSubject, a.ClientIP)
+			a.CodeHash, ts(a.CodeExpiresAt), ts(a.CodeUsedAt), ts(a.CreatedAt), ts(a.ExpiresAt), a.HintSubject, a.ClientIP,
+			nonNilList(a.IDTokenClaims))
 		return err
 	})
 	if err != nil {
@@ -204,6 +207,24 @@ const (
 	sqlAuthCodeGet = `SELECT ` + authRequestColumns + ` FROM auth_requests WHERE code_hash = $1`
 )
 
+// GetAuthRequestByCode returns the request that code hash was issued for, whatever the code's
+// state (used, expired); ErrNotFound when none has it. It changes nothing.
+func (s *Store) GetAuthRequestByCode(ctx context.Context, codeHash []byte) (storage.AuthRequest, error) {
+	if len(codeHash) == 0 {
+		return storage.AuthRequest{}, fmt.Errorf("postgres: get auth request by code: %w", storage.ErrNotFound)
+	}
+	var a storage.AuthRequest
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		var err error
+		a, err = queryAuthRequest(ctx, c, sqlAuthCodeGet, codeHash)
+		return err
+	})
+	if err != nil {
+		return storage.AuthRequest{}, fmt.Errorf("postgres: get auth request by code: %w", mapErr(err))
+	}
+	return a, nil
+}
+
 // ConsumeAuthCode redeems a code exactly once. A code already used returns the request with
 // ErrAlreadyUsed; an unknown or expired one, ErrNotFound.
 func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash []byte, now time.Time) (storage.AuthRequest, error) {
@@ -239,4 +260,12 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash []byte, now time.T
 		return a, fmt.Errorf("postgres: consume auth code: %w", storage.ErrAlreadyUsed)
 	}
 	return a, nil
+}
+
+// nonNilList is l, or an empty list for a NOT NULL text[] column.
+func nonNilList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }

@@ -12,7 +12,7 @@ import (
 )
 
 const sqlClientProfileInsert = `INSERT INTO client_profiles
-    (client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg) VALUES ($1, $2, $3, $4, $5, $6)`
+    (client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg, id_token_claims) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 
 // CreateClientWithProfile stores c and p in one transaction.
 func (s *Store) CreateClientWithProfile(ctx context.Context, c storage.Client, p storage.ClientProfile) error {
@@ -26,7 +26,7 @@ func (s *Store) CreateClientWithProfile(ctx context.Context, c storage.Client, p
 		if scopes == nil {
 			scopes = []string{}
 		}
-		_, err := tx.Exec(ctx, sqlClientProfileInsert, c.ID, p.AuthMethod, scopes, p.JWKS, p.JWKSURI, p.IDTokenAlg)
+		_, err := tx.Exec(ctx, sqlClientProfileInsert, c.ID, p.AuthMethod, scopes, p.JWKS, p.JWKSURI, p.IDTokenAlg, p.IDTokenClaims)
 		return err
 	})
 	if err != nil {
@@ -35,7 +35,7 @@ func (s *Store) CreateClientWithProfile(ctx context.Context, c storage.Client, p
 	return nil
 }
 
-const sqlClientProfileSelect = `SELECT client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg
+const sqlClientProfileSelect = `SELECT client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg, id_token_claims
     FROM client_profiles WHERE client_id = $1`
 
 // GetClientProfile returns the client's profile; ErrNotFound when it has none.
@@ -43,7 +43,7 @@ func (s *Store) GetClientProfile(ctx context.Context, clientID string) (storage.
 	var p storage.ClientProfile
 	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
 		return conn.QueryRow(ctx, sqlClientProfileSelect, clientID).Scan(&p.ClientID, &p.AuthMethod,
-			&p.Scopes, &p.JWKS, &p.JWKSURI, &p.IDTokenAlg)
+			&p.Scopes, &p.JWKS, &p.JWKSURI, &p.IDTokenAlg, &p.IDTokenClaims)
 	})
 	if err != nil {
 		return storage.ClientProfile{}, fmt.Errorf("postgres: get client profile %q: %w", clientID, mapErr(err))

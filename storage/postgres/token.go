@@ -208,6 +208,19 @@ const (
 // old token was already used it returns ErrAlreadyUsed; when it is revoked or expired,
 // ErrConflict; when it is absent, ErrNotFound. In every error case nothing is stored.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next storage.RefreshToken, access storage.AccessToken, now time.Time) error {
+	return s.RotateRefreshTokenGrace(ctx, oldID, 0, next, access, now)
+}
+
+// sqlRefreshTokenReusable finds a token used after the grace period's start that is still
+// unrevoked and unexpired.
+const sqlRefreshTokenReusable = `SELECT EXISTS (SELECT 1 FROM refresh_tokens
+    WHERE id = $1 AND used_at IS NOT NULL AND used_at > $2 AND revoked_at IS NULL
+        AND expires_at > $3 AND idle_expires_at > $3)`
+
+// RotateRefreshTokenGrace is RotateRefreshToken, except that a token used less than grace
+// before now (and still unrevoked and unexpired) is rotated again: next and access are stored
+// and its used time stays that of its first use. The family's lock orders it with RevokeFamily.
+func (s *Store) RotateRefreshTokenGrace(ctx context.Context, oldID string, grace time.Duration, next storage.RefreshToken, access storage.AccessToken, now time.Time) error {
 	if now.IsZero() {
 		return fmt.Errorf("postgres: rotate refresh token: %w", errZeroNow)
 	}
@@ -228,10 +241,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next stora
 			if err := tx.QueryRow(ctx, sqlRefreshTokenState, oldID).Scan(&usedAt, &revokedAt); err != nil {
 				return err
 			}
-			if usedAt.Valid {
+			if !usedAt.Valid {
+				return storage.ErrConflict
+			}
+			reusable := false
+			if grace > 0 {
+				if err := tx.QueryRow(ctx, sqlRefreshTokenReusable, oldID, ts(now.Add(-grace)), ts(now)).Scan(&reusable); err != nil {
+					return err
+				}
+			}
+			if !reusable {
 				return storage.ErrAlreadyUsed
 			}
-			return storage.ErrConflict
 		}
 		if _, err := tx.Exec(ctx, sqlRefreshTokenInsert, refreshTokenArgs(next)...); err != nil {
 			return err

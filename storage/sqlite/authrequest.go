@@ -13,7 +13,8 @@ import (
 const authRequestCols = `id, client_id, redirect_uri, scopes, state, nonce, response_type,
     response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
     ui_locales, browser_hash, user_id, auth_time, amr, completed_at, code_hash,
-    code_expires_at, code_used_at, created_at, expires_at, id_token_hint_subject, client_ip`
+    code_expires_at, code_used_at, created_at, expires_at, id_token_hint_subject, client_ip,
+    id_token_claims`
 
 func scanAuthRequest(sc scanner) (storage.AuthRequest, error) {
 	var a storage.AuthRequest
@@ -22,12 +23,12 @@ func scanAuthRequest(sc scanner) (storage.AuthRequest, error) {
 		listCol(&a.Prompt), &a.MaxAge, &a.LoginHint, listCol(&a.UILocales), &a.BrowserHash,
 		&a.UserID, timeCol(&a.AuthTime), listCol(&a.AMR), timeCol(&a.CompletedAt), &a.CodeHash,
 		timeCol(&a.CodeExpiresAt), timeCol(&a.CodeUsedAt), timeCol(&a.CreatedAt),
-		timeCol(&a.ExpiresAt), &a.HintSubject, &a.ClientIP)
+		timeCol(&a.ExpiresAt), &a.HintSubject, &a.ClientIP, listCol(&a.IDTokenClaims))
 	return a, err
 }
 
 const insertAuthRequest = `INSERT INTO auth_requests (` + authRequestCols + `)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateAuthRequest stores a; ErrAlreadyExists when its ID (or code hash) is taken.
 func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error {
@@ -36,7 +37,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) er
 		a.CodeChallengeMethod, listArg(a.Prompt), a.MaxAge, a.LoginHint, listArg(a.UILocales),
 		a.BrowserHash, a.UserID, timeArg(a.AuthTime), listArg(a.AMR), timeArg(a.CompletedAt),
 		a.CodeHash, timeArg(a.CodeExpiresAt), timeArg(a.CodeUsedAt), timeArg(a.CreatedAt),
-		timeArg(a.ExpiresAt), a.HintSubject, a.ClientIP)
+		timeArg(a.ExpiresAt), a.HintSubject, a.ClientIP, listArg(a.IDTokenClaims))
 	if err != nil {
 		return fmt.Errorf("sqlite: create auth request %q: %w", a.ID, insertErr(err))
 	}
@@ -122,6 +123,19 @@ WHERE code_hash = ? AND code_used_at IS NULL AND code_expires_at > ?
 RETURNING ` + authRequestCols
 
 const selectAuthRequestByCode = `SELECT ` + authRequestCols + ` FROM auth_requests WHERE code_hash = ?`
+
+// GetAuthRequestByCode returns the request that code hash was issued for, whatever the code's
+// state (used, expired); ErrNotFound when none has it. It changes nothing.
+func (s *Store) GetAuthRequestByCode(ctx context.Context, codeHash []byte) (storage.AuthRequest, error) {
+	if len(codeHash) == 0 {
+		return storage.AuthRequest{}, fmt.Errorf("sqlite: get auth request by code: %w", storage.ErrNotFound)
+	}
+	a, err := scanAuthRequest(s.r.QueryRowContext(ctx, selectAuthRequestByCode, codeHash))
+	if err != nil {
+		return storage.AuthRequest{}, fmt.Errorf("sqlite: get auth request by code: %w", getErr(err))
+	}
+	return a, nil
+}
 
 // ConsumeAuthCode redeems a code exactly once and returns its request. A code used already
 // returns the request with ErrAlreadyUsed; an unknown or expired one, ErrNotFound.

@@ -10,7 +10,7 @@ import (
 )
 
 const insertClientProfile = `INSERT INTO client_profiles
-    (client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg) VALUES (?, ?, ?, ?, ?, ?)`
+    (client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg, id_token_claims) VALUES (?, ?, ?, ?, ?, ?, ?)`
 
 // CreateClientWithProfile stores c and p in one transaction.
 func (s *Store) CreateClientWithProfile(ctx context.Context, c storage.Client, p storage.ClientProfile) error {
@@ -21,7 +21,7 @@ func (s *Store) CreateClientWithProfile(ctx context.Context, c storage.Client, p
 			return insertErr(err)
 		}
 		_, err := tx.ExecContext(ctx, insertClientProfile, c.ID, p.AuthMethod, listArg(p.Scopes),
-			p.JWKS, p.JWKSURI, p.IDTokenAlg)
+			p.JWKS, p.JWKSURI, p.IDTokenAlg, boolArg(p.IDTokenClaims))
 		return insertErr(err)
 	})
 	if err != nil {
@@ -30,14 +30,14 @@ func (s *Store) CreateClientWithProfile(ctx context.Context, c storage.Client, p
 	return nil
 }
 
-const selectClientProfile = `SELECT client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg
+const selectClientProfile = `SELECT client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg, id_token_claims
     FROM client_profiles WHERE client_id = ?`
 
 // GetClientProfile returns the client's profile; ErrNotFound when it has none.
 func (s *Store) GetClientProfile(ctx context.Context, clientID string) (storage.ClientProfile, error) {
 	var p storage.ClientProfile
 	err := s.r.QueryRowContext(ctx, selectClientProfile, clientID).Scan(&p.ClientID, &p.AuthMethod,
-		listCol(&p.Scopes), &p.JWKS, &p.JWKSURI, &p.IDTokenAlg)
+		listCol(&p.Scopes), &p.JWKS, &p.JWKSURI, &p.IDTokenAlg, &p.IDTokenClaims)
 	if err != nil {
 		return storage.ClientProfile{}, fmt.Errorf("sqlite: get client profile %q: %w", clientID, getErr(err))
 	}

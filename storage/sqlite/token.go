@@ -110,10 +110,22 @@ WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ? AND i
 
 const refreshTokenState = `SELECT used_at IS NOT NULL FROM refresh_tokens WHERE id = ?`
 
+// reusableRefreshToken finds a token used after the grace period's start that is still
+// unrevoked and unexpired: a concurrent refresh of the same client may rotate it again.
+const reusableRefreshToken = `SELECT EXISTS (SELECT 1 FROM refresh_tokens
+WHERE id = ? AND used_at IS NOT NULL AND used_at > ? AND revoked_at IS NULL AND expires_at > ? AND idle_expires_at > ?)`
+
 // RotateRefreshToken marks oldID used and stores next and access, in one transaction. A used
 // token is ErrAlreadyUsed, a revoked or expired one ErrConflict, an absent one ErrNotFound;
 // then nothing is stored.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next storage.RefreshToken, access storage.AccessToken, now time.Time) error {
+	return s.RotateRefreshTokenGrace(ctx, oldID, 0, next, access, now)
+}
+
+// RotateRefreshTokenGrace is RotateRefreshToken, except that a token used less than grace
+// before now (and still unrevoked and unexpired) is rotated again: next and access are
+// stored and its used time stays that of its first use.
+func (s *Store) RotateRefreshTokenGrace(ctx context.Context, oldID string, grace time.Duration, next storage.RefreshToken, access storage.AccessToken, now time.Time) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, useRefreshToken, timeArg(now), oldID, timeArg(now), timeArg(now))
 		if err != nil {
@@ -124,10 +136,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next stora
 			if err := tx.QueryRowContext(ctx, refreshTokenState, oldID).Scan(&used); err != nil {
 				return getErr(err)
 			}
-			if used {
+			if !used {
+				return storage.ErrConflict
+			}
+			reusable := false
+			if grace > 0 {
+				if err := tx.QueryRowContext(ctx, reusableRefreshToken, oldID, timeArg(now.Add(-grace)), timeArg(now), timeArg(now)).Scan(&reusable); err != nil {
+					return err
+				}
+			}
+			if !reusable {
 				return storage.ErrAlreadyUsed
 			}
-			return storage.ErrConflict
 		}
 		if err := createRefreshToken(ctx, tx, next); err != nil {
 			return fmt.Errorf("store refresh token %q: %w", next.ID, err)

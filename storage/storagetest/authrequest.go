@@ -174,6 +174,29 @@ func authRequestTests() []subtest {
 			mustOK(t, "GetAuthRequest", err)
 			same(t, "GetAuthRequest", want, stored)
 		}},
+		{"AuthRequest/GetAuthRequestByCode", func(t *testing.T, s storage.Storage) {
+			ctx := t.Context()
+			seed(t, s)
+			want := completedWithCode(t, s, "a1", "code1", at(time.Minute))
+			_, err := s.GetAuthRequestByCode(ctx, hash("unknown"))
+			wantErr(t, "GetAuthRequestByCode unknown", err, storage.ErrNotFound)
+			_, err = s.GetAuthRequestByCode(ctx, nil)
+			wantErr(t, "GetAuthRequestByCode without a hash", err, storage.ErrNotFound)
+			got, err := s.GetAuthRequestByCode(ctx, hash("code1"))
+			mustOK(t, "GetAuthRequestByCode", err)
+			same(t, "GetAuthRequestByCode", want, got)
+			// Looking does not redeem: the code is still consumable once.
+			got, err = s.ConsumeAuthCode(ctx, hash("code1"), at(10*time.Second))
+			mustOK(t, "ConsumeAuthCode after GetAuthRequestByCode", err)
+			want.CodeUsedAt = at(10 * time.Second)
+			same(t, "ConsumeAuthCode after GetAuthRequestByCode", want, got)
+			got, err = s.GetAuthRequestByCode(ctx, hash("code1"))
+			mustOK(t, "GetAuthRequestByCode of a used code", err)
+			same(t, "GetAuthRequestByCode of a used code", want, got)
+			// An expired code is still found (the caller decides).
+			_, err = s.GetAuthRequestByCode(ctx, hash("code1"))
+			mustOK(t, "GetAuthRequestByCode after expiry", err)
+		}},
 		{"AuthRequest/ConsumeAuthCodeExpiry", func(t *testing.T, s storage.Storage) {
 			ctx := t.Context()
 			seed(t, s)

@@ -15,7 +15,7 @@ func clientProfileTests() []subtest {
 			c.GrantTypes = []string{"client_credentials"}
 			p := storage.ClientProfile{
 				ClientID: "svc", AuthMethod: "private_key_jwt", Scopes: []string{"orders:read", "orders:write"},
-				JWKS: []byte(`{"keys":[]}`), JWKSURI: "https://svc.example/jwks", IDTokenAlg: "ES256",
+				JWKS: []byte(`{"keys":[]}`), JWKSURI: "https://svc.example/jwks", IDTokenAlg: "ES256", IDTokenClaims: true,
 			}
 			mustOK(t, "CreateClientWithProfile", s.CreateClientWithProfile(ctx, c, p))
 			gotC, err := s.GetClient(ctx, "svc")

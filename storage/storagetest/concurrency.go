@@ -124,6 +124,23 @@ func concurrencyTests() []subtest {
 				}
 			}
 		}},
+		{"Concurrent/RotateRefreshTokenGrace", func(t *testing.T, s storage.Storage) {
+			ctx := t.Context()
+			seed(t, s)
+			old := newRefreshToken("r0", "fam", "c1", "u1")
+			mustOK(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, old))
+			const n = 4
+			errs := race(n, func(i int) error {
+				next, access := successor(fmt.Sprintf("r%d", i+1), old, at(time.Minute))
+				return s.RotateRefreshTokenGrace(ctx, old.ID, 30*time.Second, next, access, at(time.Minute))
+			})
+			winners(t, "RotateRefreshTokenGrace", errs, n)
+			for i := range n {
+				next, access := successor(fmt.Sprintf("r%d", i+1), old, at(time.Minute))
+				checkRefresh(t, s, next)
+				checkAccess(t, s, access)
+			}
+		}},
 		{"Concurrent/RotateRefreshToken", func(t *testing.T, s storage.Storage) {
 			ctx := t.Context()
 			seed(t, s)

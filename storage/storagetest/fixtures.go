@@ -59,6 +59,7 @@ func newAuthRequest(id string) storage.AuthRequest {
 		LoginHint:           "+15550000001",
 		UILocales:           []string{"fr-CA", "en"},
 		HintSubject:         "u1",
+		IDTokenClaims:       []string{"name", "phone_number"},
 		BrowserHash:         hash("browser-" + id),
 		ClientIP:            "2001:db8:1:2::/64",
 		CreatedAt:           at(-time.Minute),

@@ -96,6 +96,40 @@ func refreshTokenTests() []subtest {
 			wantErr(t, "RotateRefreshToken absent", err, storage.ErrNotFound, storage.ErrConflict)
 			checkAbsent(t, s, r5, a5)
 		}},
+		{"RefreshToken/RotateGrace", func(t *testing.T, s storage.Storage) {
+			ctx := t.Context()
+			seed(t, s)
+			const grace = 30 * time.Second
+			r1 := newRefreshToken("r1", "fam", "c1", "u1")
+			mustOK(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, r1))
+			r2, a2 := successor("r2", r1, at(time.Minute))
+			mustOK(t, "RotateRefreshTokenGrace first use", s.RotateRefreshTokenGrace(ctx, r1.ID, grace, r2, a2, at(time.Minute)))
+			usedR1 := r1
+			usedR1.UsedAt = at(time.Minute)
+			checkRefresh(t, s, usedR1)
+
+			// Within the grace period: another pair, and the first use time stays.
+			r3, a3 := successor("r3", r1, at(time.Minute+grace-time.Microsecond))
+			mustOK(t, "RotateRefreshTokenGrace within the grace period", s.RotateRefreshTokenGrace(ctx, r1.ID, grace, r3, a3, at(time.Minute+grace-time.Microsecond)))
+			checkRefresh(t, s, usedR1)
+			checkRefresh(t, s, r3)
+			checkAccess(t, s, a3)
+			checkRefresh(t, s, r2)
+
+			// Without a grace period, and once it has passed: a replay.
+			r4, a4 := successor("r4", r1, at(time.Minute+time.Second))
+			wantErr(t, "RotateRefreshToken (no grace) of a used token", s.RotateRefreshToken(ctx, r1.ID, r4, a4, at(time.Minute+time.Second)), storage.ErrAlreadyUsed)
+			checkAbsent(t, s, r4, a4)
+			r5, a5 := successor("r5", r1, at(time.Minute+grace))
+			wantErr(t, "RotateRefreshTokenGrace at the end of the grace period", s.RotateRefreshTokenGrace(ctx, r1.ID, grace, r5, a5, at(time.Minute+grace)), storage.ErrAlreadyUsed)
+			checkAbsent(t, s, r5, a5)
+
+			// A revoked family is never rotated, grace or not.
+			r6, a6 := successor("r6", r1, at(time.Minute+time.Second))
+			mustOK(t, "RevokeFamily", s.RevokeFamily(ctx, "fam", at(time.Minute+time.Second)))
+			wantErr(t, "RotateRefreshTokenGrace of a revoked token", s.RotateRefreshTokenGrace(ctx, r1.ID, grace, r6, a6, at(time.Minute+2*time.Second)), storage.ErrAlreadyUsed, storage.ErrConflict)
+			checkAbsent(t, s, r6, a6)
+		}},
 		{"RefreshToken/RotateRefused", func(t *testing.T, s storage.Storage) {
 			ctx := t.Context()
 			seed(t, s)
