@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		clientProfileTests(),
 		browserTests(),
 		deviceTests(),
+		outboxTests(),
 	} {
 		tests = append(tests, group...)
 	}
