@@ -37,6 +37,7 @@ type codePage struct {
 	Action      string // where the code is posted: /code or /forgot/verify
 	Resend      string // where a new code is asked for
 	Recovery    bool   // the reset also asks for a recovery code
+	TextNotSent bool   // no code was texted for this sign-in: the notice says so
 }
 
 func (u *UI) parseForm(w http.ResponseWriter, r *http.Request) bool {
@@ -271,6 +272,9 @@ func (u *UI) codeView(r *http.Request, f authflow.FlowView) codePage {
 	v.page = u.base(r, purpose, a)
 	v.Focus = "code"
 	v.ResendIn = max(int(f.ResendAt.Sub(u.cfg.Now()).Round(time.Second).Seconds()), 0)
+	if f.TextNotSent {
+		v.TextNotSent, v.Notice = true, v.T("notice.text_not_sent")
+	}
 	return v
 }
 
