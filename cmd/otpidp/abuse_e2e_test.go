@@ -96,6 +96,9 @@ func (c *cluster) sent() int { return c.a.sms.count() + c.b.sms.count() }
 func (c *cluster) lastCode(t *testing.T, to string) string {
 	t.Helper()
 	for _, o := range []*outbox{c.a.sms, c.b.sms} {
+		o.settle()
+	}
+	for _, o := range []*outbox{c.a.sms, c.b.sms} {
 		o.mu.Lock()
 		n := 0
 		for _, m := range o.msgs {
