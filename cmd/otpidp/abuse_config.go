@@ -88,7 +88,6 @@ type AbuseConfig struct {
 	OutboxPoll, OutboxRetention time.Duration
 }
 
-
 // defaultAuditRetention keeps the audit log 400 days: a year and a month, enough to compare
 // with the same month of the year before.
 const defaultAuditRetention = 400 * 24 * time.Hour

@@ -29,6 +29,7 @@ func relaxedAbuse() AbuseConfig {
 	return AbuseConfig{Auth: auth.Limits{
 		LoginThrottleAfter: 1000, LoginPerIP: off,
 		SMSPhoneHourly: off, SMSPhoneDaily: off, SMSIPHourly: off, SMSPrefixHourly: off,
+		SMSSignInPhoneHourly: off, SMSSignInPhoneDaily: off,
 	}}
 }
 

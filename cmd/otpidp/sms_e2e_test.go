@@ -46,7 +46,7 @@ type twilioServer struct {
 // startTwilioServer runs otpidp with OTPIDP_SMS=mode (twilio or twilio-verify) against a new
 // fake Twilio. twilio mode authenticates with an API key and asks for delivery reports;
 // twilio-verify with the auth token. The SMS timeout is 500 ms.
-func startTwilioServer(t *testing.T, store storage.Storage, mode string) *twilioServer {
+func startTwilioServer(t *testing.T, store storage.Storage, mode string, edit ...func(*Config)) *twilioServer {
 	t.Helper()
 	fake := twiliotest.New(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -66,6 +66,9 @@ func startTwilioServer(t *testing.T, store storage.Storage, mode string) *twilio
 	case smsTwilioVerify:
 		cfg.TwilioVerifyServiceSID = e2eVerify
 	}
+	for _, e := range edit {
+		e(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func startTwilioServer(t *testing.T, store storage.Storage, mode string) *twilio
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serveOn(ctx, ln, deps{cfg: cfg, store: store, logger: logger, sender: sender, now: ts.clock.now})
+		done <- serveOn(ctx, ln, deps{cfg: cfg, store: store, logger: logger, sender: sender, now: ts.clock.now, onDrainer: ts.sms.attach})
 	}()
 	srv := &twilioServer{testServer: ts, fake: fake, cfg: cfg}
 	t.Cleanup(func() {
@@ -149,6 +152,7 @@ func lastCodeIn(body string) (string, bool) {
 // code is the code the fake Twilio last delivered to the test phone.
 func (s *twilioServer) code(t *testing.T) string {
 	t.Helper()
+	s.sms.settle() // resets and registrations text through the outbox
 	code, ok := s.fake.LastCode(testPhone)
 	if !ok {
 		t.Fatal("the fake Twilio delivered no code")
