@@ -87,7 +87,7 @@ func textRefused(err error) bool {
 }
 
 // textlessLogin starts the sign-in flow of a user whose password is right but whose code could
-// not be texted (why): nobody is locked out by texts. The flow has sent no code (SendCount 0,
+// not be texted (why): nobody is locked out by texts (SECURITY.md FRAUD-12). The flow has sent no code (SendCount 0,
 // which its view reports as TextNotSent) and no code matches it; a recovery code finishes it
 // (VerifyLoginRecovery), and a resend, once its wait is over, tries to text a code again.
 func (a *Authenticator) textlessLogin(ctx context.Context, user storage.User, authRequestID string, browserHash []byte, why error) (FlowView, error) {

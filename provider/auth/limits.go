@@ -43,7 +43,8 @@ const (
 // (the password was right) count against their own per-number budget and may use the reserve
 // of the global budget; requests anyone can make (registrations and resets, for numbers with
 // and without an account alike) count against the per-number, per-IP, per-prefix and
-// per-country limits and stop at the reserve. Neither spends the other's per-number budget.
+// per-country limits and stop at the reserve. Neither spends the other's per-number budget
+// (SECURITY.md FRAUD-11).
 type smsKind int
 
 const (

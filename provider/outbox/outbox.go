@@ -5,7 +5,7 @@
 // answers never wait on Twilio: SECURITY.md RST-01, REG-01), and so will back-channel logout
 // tokens.
 //
-// Delivery is at most once (SECURITY.md REL-07): a message is claimed by one drainer at a
+// The outbox is SECURITY.md OUT-01. Delivery is at most once (REL-07): a message is claimed by one drainer at a
 // time (a conditional update in the store), settled as sent or failed by the claimer that
 // holds it, and retried only when its handler says that nothing went out (Retry). A message
 // whose claimer's lease ran out without settling it (the process died mid-send) may have been
