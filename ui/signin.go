@@ -323,6 +323,8 @@ func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f authflow.FlowVi
 		view.FormError, status, view.Focus = msg, limitStatus, ""
 	case errors.Is(err, authflow.ErrInvalidCode):
 		view.fail(field, view.T(badKey))
+	case errors.Is(err, authflow.ErrPhoneRegistered): // proved the number: it has an account
+		view.FormError, view.Focus = view.T("err.phone_registered"), ""
 	case errors.Is(err, authflow.ErrTooManyAttempts):
 		view.FormError = view.T("err.too_many_tries")
 		view.Focus = ""

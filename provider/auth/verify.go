@@ -92,8 +92,9 @@ func (a *Authenticator) verifyCode(ctx context.Context, f storage.Flow, code str
 	}
 	ok, err := a.verifier.Check(ctx, f.Phone, code)
 	if err == nil && ok && taken {
+		// The holder of the phone proved it: they may learn that it has an account (REG-01).
 		a.log.InfoContext(ctx, "registration for a registered number: code right, no account made", "flow_id", f.ID)
-		return false, nil
+		return false, ErrPhoneRegistered
 	}
 	switch {
 	case err == nil:

@@ -301,11 +301,19 @@ func TestVerifyModeRegistration(t *testing.T) {
 	if fake.Requests() != before+1 || e.sms.count() != 0 {
 		t.Fatalf("a registration of a taken number made %d requests at Twilio and %d at the sender; want 1 and 0, as a free number's", fake.Requests()-before, e.sms.count())
 	}
-	if _, err := e.a.VerifyRegistration(t.Context(), taken.ID, browser("b"), fakeCode(t, fake)); !errors.Is(err, ErrInvalidCode) {
-		t.Fatalf("the right code for a taken number: %v", err)
+	if _, err := e.a.VerifyRegistration(t.Context(), taken.ID, browser("b"), "000000"); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("a wrong code for a taken number: %v", err)
 	}
-	if fake.Requests() != before+2 {
-		t.Fatalf("the code of a taken number's registration was not checked at Twilio as a free number's is")
+	// Whoever proves the number (the right code) learns that it has an account; no account
+	// is made.
+	if _, err := e.a.VerifyRegistration(t.Context(), taken.ID, browser("b"), fakeCode(t, fake)); !errors.Is(err, ErrPhoneRegistered) {
+		t.Fatalf("the right code for a taken number: %v, want ErrPhoneRegistered", err)
+	}
+	if u, err := e.store.GetUserByPhone(t.Context(), testPhone); err != nil || u.Name != testName {
+		t.Fatalf("the account of the number: %+v, %v", u, err)
+	}
+	if fake.Requests() != before+3 {
+		t.Fatalf("the codes of a taken number's registration were not checked at Twilio as a free number's are (%d requests)", fake.Requests()-before)
 	}
 }
 
