@@ -26,11 +26,12 @@ var errNoBrowser = errors.New("auth: a browser hash is required")
 // the user's stored, verified phone (OTP-08). Errors: ErrInvalidPhone when phoneInput is not a
 // phone number; ErrInvalidCredentials for an unknown number, a wrong password, or a number
 // whose attempts are being delayed after failures, all at the same cost (PH-05, BF-01);
-// *LimitError (ErrRateLimited) when this client or everyone failed too often lately, or when an
-// SMS limit refuses the code; ErrSMSFactorDisabled after too many wrong codes in a row, with
-// the view of a flow that only a recovery code can finish (VerifyLoginRecovery; no text is sent);
-// ErrSMSPaused, ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent (the
-// flow is then gone).
+// *LimitError (ErrRateLimited) when this client or everyone failed too often lately;
+// ErrSMSFactorDisabled after too many wrong codes in a row, with the view of a flow that only a
+// recovery code can finish (VerifyLoginRecovery; no text is sent). When the password is right
+// but the code cannot be texted (an SMS limit, the operator's pause, the destination, the
+// provider), the answer is no error and the view of a flow that sent no code (TextNotSent),
+// which a recovery code finishes and a resend may text later: nobody is locked out by texts.
 func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, authRequestID string, browserHash []byte) (FlowView, error) {
 	if len(browserHash) == 0 {
 		return FlowView{}, errNoBrowser
@@ -265,10 +266,10 @@ func (a *Authenticator) VerifyLogin(ctx context.Context, flowID string, browserH
 // password and sends a code to the number. A number that already has an account gets the very
 // same answer (REG-01) but an informational SMS instead of a code, and its flow accepts no
 // code. The SMS limits are checked after the fields and before the password is hashed, and
-// apply alike to free and taken numbers. Errors: *FieldError, ErrInvalidPhone
-// (ErrPhoneNotMobile for a number that cannot receive SMS, ErrSMSCountryNotAllowed for a
-// country codes are not sent to), *LimitError, ErrSMSPaused, ErrSMSUndeliverable,
-// ErrSMSUnavailable.
+// apply alike to free and taken numbers. With an outbox (WithOutbox) the text is queued and
+// sent after the answer. Errors: *FieldError, ErrInvalidPhone (ErrPhoneNotMobile for a number
+// that cannot receive SMS, ErrSMSCountryNotAllowed for a country codes are not sent to),
+// *LimitError, ErrSMSPaused; without an outbox also ErrSMSUndeliverable, ErrSMSUnavailable.
 func (a *Authenticator) StartRegistration(ctx context.Context, name, phoneInput, password, authRequestID string, browserHash []byte) (FlowView, error) {
 	if len(browserHash) == 0 {
 		return FlowView{}, errNoBrowser
