@@ -212,6 +212,7 @@ type Storage interface {
 	BrowserStorage   // browser.go: re-binding a browser's flows to a new cookie value
 	ProfileStorage   // userprofile.go: the user's name
 	UserAdminStorage // useradmin.go: disabling, listing and deleting users; every session; client updates
+	OutboxStorage    // outbox.go: durable deliveries drained in the background
 	// Migrate applies the embedded migrations that are not applied yet. Two processes calling
 	// it at once against one database do not race.
 	Migrate(ctx context.Context) error

@@ -139,6 +139,11 @@ var english = map[string]string{
 	"code.use_recovery": "Can't get the text? Use a recovery code",
 	"notice.resent":     "We sent you a new code. Only the newest code works.",
 
+	// A sign-in whose text was refused: the recovery code is the way on.
+	"notice.text_not_sent": "We could not text you a code this time, so no text was sent. Use one of your recovery codes below, or wait a few minutes and ask for a new code.",
+	// The right code of a registration for a number that has an account (twilio-verify).
+	"err.phone_registered": "This number already has an account. Sign in with it, or reset its password if you forgot it.",
+
 	"recovery.title":  "Use a recovery code",
 	"recovery.intro":  "Enter one of the recovery codes you saved when you created your account. Each code works once.",
 	"recovery.submit": "Sign in",
@@ -363,6 +368,11 @@ var spanish = map[string]string{
 	"code.wrong_number": "¿Número equivocado? Volver",
 	"code.use_recovery": "¿No te llega el SMS? Usa un código de recuperación",
 	"notice.resent":     "Te enviamos un código nuevo. Solo funciona el más reciente.",
+
+	// A sign-in whose text was refused: the recovery code is the way on.
+	"notice.text_not_sent": "Esta vez no pudimos enviarte un código, así que no se envió ningún SMS. Usa uno de tus códigos de recuperación, o espera unos minutos y pide un código nuevo.",
+	// The right code of a registration for a number that has an account (twilio-verify).
+	"err.phone_registered": "Este número ya tiene una cuenta. Inicia sesión con él o restablece su contraseña si la olvidaste.",
 
 	"recovery.title":  "Usa un código de recuperación",
 	"recovery.intro":  "Escribe uno de los códigos de recuperación que guardaste al crear tu cuenta. Cada código funciona una vez.",

@@ -41,6 +41,7 @@ type codePage struct {
 	Recovery    bool   // the reset also asks for a recovery code
 	CodeKept    bool   // the reset's texted code was right and is kept: only the recovery code is asked for
 	Blocked     bool   // texted codes are blocked for the account: only a recovery code can finish
+	TextNotSent bool   // no code was texted for this sign-in: the notice says so
 }
 
 func (u *UI) parseForm(w http.ResponseWriter, r *http.Request) bool {
@@ -334,6 +335,9 @@ func (u *UI) codeView(r *http.Request, f authflow.FlowView) codePage {
 	v.page = u.base(r, purpose, a)
 	v.Focus = "code"
 	v.ResendIn = max(int(f.ResendAt.Sub(u.cfg.Now()).Round(time.Second).Seconds()), 0)
+	if f.TextNotSent {
+		v.TextNotSent, v.Notice = true, v.T("notice.text_not_sent")
+	}
 	return v
 }
 
@@ -401,6 +405,8 @@ func (u *UI) codeError(w http.ResponseWriter, r *http.Request, f authflow.FlowVi
 		view.fail("recovery_code", view.T("err.bad_recovery"))
 	case errors.Is(err, authflow.ErrInvalidCode):
 		view.fail(field, view.T(badKey))
+	case errors.Is(err, authflow.ErrPhoneRegistered): // proved the number: it has an account
+		view.FormError, view.Focus = view.T("err.phone_registered"), ""
 	case errors.Is(err, authflow.ErrTooManyAttempts):
 		view.FormError = view.T("err.too_many_tries")
 	case errors.Is(err, authflow.ErrSMSUnavailable): // Twilio Verify could not check the code

@@ -38,6 +38,10 @@ const (
 	envSMSGlobalHourly    = "OTPIDP_SMS_BUDGET_HOURLY"
 	envSMSGlobalDaily     = "OTPIDP_SMS_BUDGET_DAILY"
 	envSMSReserve         = "OTPIDP_SMS_RESERVE_PERCENT"
+	envSMSSignInHourly    = "OTPIDP_SMS_SIGNIN_LIMIT_PHONE_HOURLY"
+	envSMSSignInDaily     = "OTPIDP_SMS_SIGNIN_LIMIT_PHONE_DAILY"
+	envOutboxPoll         = "OTPIDP_OUTBOX_POLL"
+	envOutboxRetention    = "OTPIDP_OUTBOX_RETENTION"
 	envTokenPerIP         = "OTPIDP_TOKEN_LIMIT_IP"
 	envTokenPerClient     = "OTPIDP_TOKEN_LIMIT_CLIENT"
 	envTokenFailedPerIP   = "OTPIDP_TOKEN_LIMIT_FAILED_IP"
@@ -52,7 +56,8 @@ func abuseConfigKeys() []string {
 		envTrustedProxies, envSMSCountries, envLoginThrottleAfter, envLoginDelay, envLoginMaxDelay,
 		envLoginFailureReset, envLoginPerIP, envLoginGlobal, envResendMax, envSMSFactorFailures,
 		envRecoveryFailures, envSMSPhoneHourly, envSMSPhoneDaily, envSMSIP, envSMSPrefix, envSMSCountry,
-		envSMSGlobalHourly, envSMSGlobalDaily, envSMSReserve, envTokenPerIP, envTokenPerClient,
+		envSMSGlobalHourly, envSMSGlobalDaily, envSMSReserve, envSMSSignInHourly, envSMSSignInDaily,
+		envOutboxPoll, envOutboxRetention, envTokenPerIP, envTokenPerClient,
 		envTokenFailedPerIP, envAuthorizePerIP, envAuthorizePending, envLimits, envAuditRetention,
 	}
 }
@@ -95,6 +100,10 @@ type AbuseConfig struct {
 	// AuditRetention: OTPIDP_AUDIT_RETENTION, how long audit events are kept; 0: the default
 	// (defaultAuditRetention), negative: forever ("off").
 	AuditRetention time.Duration
+	// OutboxPoll (OTPIDP_OUTBOX_POLL): how often an idle instance looks for queued texts that
+	// another instance enqueued; OutboxRetention (OTPIDP_OUTBOX_RETENTION): how long sent and
+	// failed outbox rows (no payload left) are kept. 0: the defaults.
+	OutboxPoll, OutboxRetention time.Duration
 }
 
 // defaultAuditRetention keeps the audit log 400 days: a year and a month, enough to compare
@@ -187,6 +196,13 @@ func (c *Config) resolveAbuse(lookup func(string) (string, bool)) []string {
 	rate(envSMSGlobalHourly, &a.SMSGlobalHourly)
 	rate(envSMSGlobalDaily, &a.SMSGlobalDaily)
 	count(envSMSReserve, &a.SMSReservePercent, 1, 99)
+	rate(envSMSSignInHourly, &a.SMSSignInPhoneHourly)
+	rate(envSMSSignInDaily, &a.SMSSignInPhoneDaily)
+	duration(envOutboxPoll, &c.Abuse.OutboxPoll)
+	duration(envOutboxRetention, &c.Abuse.OutboxRetention)
+	if p := c.Abuse.OutboxPoll; p != 0 && (p < 100*time.Millisecond || p > time.Minute) {
+		bad(envOutboxPoll, p.String(), "must be from 100ms to 1m")
+	}
 	rate(envTokenPerIP, &c.Abuse.TokenPerIP)
 	rate(envTokenPerClient, &c.Abuse.TokenPerClient)
 	rate(envTokenFailedPerIP, &c.Abuse.TokenFailedPerIP)

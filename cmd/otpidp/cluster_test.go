@@ -68,7 +68,7 @@ func startInstance(t *testing.T, store storage.Storage, issuer string, outbox *o
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serveOn(ctx, ln, deps{cfg: cfg, store: store, logger: logger, sender: outbox, now: in.clock.now})
+		done <- serveOn(ctx, ln, deps{cfg: cfg, store: store, logger: logger, sender: outbox, now: in.clock.now, onDrainer: outbox.attach})
 	}()
 	t.Cleanup(func() {
 		cancel()

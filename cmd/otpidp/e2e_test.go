@@ -23,6 +23,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/otpidp/otpidp/provider"
+	sendq "github.com/otpidp/otpidp/provider/outbox"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
 	"github.com/otpidp/otpidp/storage/postgres"
@@ -44,6 +45,26 @@ const rpLoggedOut = "http://127.0.0.1:1/logged-out"
 type outbox struct {
 	mu   sync.Mutex
 	msgs []sms.Message
+	// drainers are the servers' outbox drainers: reading the messages first sends what the
+	// requests before queued (resets and registrations text through the outbox).
+	drainers []*sendq.Drainer
+}
+
+// settle sends every queued message that is due.
+func (o *outbox) settle() {
+	o.mu.Lock()
+	ds := slices.Clone(o.drainers)
+	o.mu.Unlock()
+	for _, d := range ds {
+		_ = d.Settle(context.Background())
+	}
+}
+
+// attach is a deps.onDrainer that lets o settle the server's drainer.
+func (o *outbox) attach(d *sendq.Drainer) {
+	o.mu.Lock()
+	o.drainers = append(o.drainers, d)
+	o.mu.Unlock()
 }
 
 func (o *outbox) Send(_ context.Context, m sms.Message) error {
@@ -54,6 +75,7 @@ func (o *outbox) Send(_ context.Context, m sms.Message) error {
 }
 
 func (o *outbox) count() int {
+	o.settle()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return len(o.msgs)
@@ -64,6 +86,7 @@ var codeRE = regexp.MustCompile(`#(\d{6})\s*$`)
 // lastCode is the code of the newest message to a number (from the origin-bound last line).
 func (o *outbox) lastCode(t testing.TB, to string) string {
 	t.Helper()
+	o.settle()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for i := len(o.msgs) - 1; i >= 0; i-- {
@@ -185,7 +208,7 @@ func startServer(t testing.TB, store storage.Storage, edit ...func(*Config)) *te
 	done := make(chan error, 1)
 	logger := slog.New(slog.NewTextHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() {
-		done <- serveOn(ctx, ln, deps{cfg: cfg, store: store, logger: logger, sender: ts.sms, now: ts.clock.now})
+		done <- serveOn(ctx, ln, deps{cfg: cfg, store: store, logger: logger, sender: ts.sms, now: ts.clock.now, onDrainer: ts.sms.attach})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -630,6 +653,7 @@ func TestEndToEnd(t *testing.T) {
 func assertNoSecretsLogged(t testing.TB, ts *testServer, secrets []string) {
 	t.Helper()
 	logs := ts.logs.String()
+	ts.sms.settle()
 	ts.sms.mu.Lock()
 	for _, m := range ts.sms.msgs {
 		if c := codeRE.FindStringSubmatch(m.Body); c != nil {
@@ -886,6 +910,7 @@ func TestSMSInPageLanguage(t *testing.T) {
 	rp := registerRP(t, ts, false)
 	a := rp.start(oauth2.SetAuthURLParam("ui_locales", "es"))
 	codeFrom(t, register(t, ts, newBrowser(t), a), a)
+	ts.sms.settle()
 	ts.sms.mu.Lock()
 	defer ts.sms.mu.Unlock()
 	if len(ts.sms.msgs) == 0 || !strings.HasPrefix(ts.sms.msgs[0].Body, "Tu código de otpidp es ") {

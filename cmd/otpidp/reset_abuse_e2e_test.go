@@ -47,8 +47,8 @@ func TestResetPagesUnderSMSLimits(t *testing.T) {
 			for range 3 {
 				none = append(none, forgot(unknown))
 			}
-			if n := ts.sms.count(); n != 2 {
-				t.Fatalf("a number without an account got a text (%d in all)", n)
+			if n := ts.sms.count(); n != 4 {
+				t.Fatalf("%d texts for 6 resets, want 4 (two each, the per-phone limit; a notice for the number without an account)", n)
 			}
 			if known[0].url.Path != "/forgot/verify" {
 				t.Fatalf("first reset: %d %s", known[0].status, known[0].url)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/otpidp/otpidp/provider"
 	"github.com/otpidp/otpidp/provider/auth"
+	sendq "github.com/otpidp/otpidp/provider/outbox"
 	"github.com/otpidp/otpidp/provider/signin"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
@@ -72,6 +73,8 @@ type deps struct {
 	// metrics, when set, are served on the admin listener (metrics.go); nil records nothing.
 	metrics *metrics
 	ready   *readiness // set by serveOn
+	// onDrainer, when set, is given the instance's outbox drainer (tests settle it).
+	onDrainer func(*sendq.Drainer)
 }
 
 // serveOn serves on ln until ctx ends, then shuts down gracefully:
@@ -91,7 +94,7 @@ func serveOn(ctx context.Context, ln net.Listener, d deps) error {
 		d.store = deadline.Wrap(d.store, d.cfg.Lifecycle.DBTimeout)
 	}
 	d.ready = &readiness{}
-	h, prov, err := newHandler(ctx, d)
+	h, prov, drainer, err := newHandler(ctx, d)
 	if err != nil {
 		ln.Close()
 		return err
@@ -117,6 +120,9 @@ func serveOn(ctx context.Context, ln net.Listener, d deps) error {
 	background.Go(func() { collectGarbage(gcCtx, d) })
 	background.Go(func() { maintainKeys(gcCtx, d, prov) })
 	background.Go(func() { releaseMemory(gcCtx) }) // memory.go
+	// The outbox drainer sends the texts that resets and registrations queued (on this or any
+	// instance); it stops with the server, finishing the sends in progress.
+	background.Go(func() { drainer.Run(gcCtx) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -176,13 +182,26 @@ func collectGarbage(ctx context.Context, d deps) {
 	}
 }
 
-// newHandler builds the whole server: provider, pages and, in development, the demo app.
-func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, error) {
+// newHandler builds the whole server: provider, pages and, in development, the demo app; and
+// the outbox drainer that sends what they queue.
+func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, *sendq.Drainer, error) {
+	h, prov, drainer, err := buildHandler(ctx, d)
+	if err == nil && d.onDrainer != nil {
+		d.onDrainer(drainer)
+	}
+	return h, prov, drainer, err
+}
+
+func buildHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, *sendq.Drainer, error) {
 	issuer, err := url.Parse(d.cfg.Issuer)
 	if err != nil {
-		return nil, nil, fmt.Errorf("issuer: %w", err)
+		return nil, nil, nil, fmt.Errorf("issuer: %w", err)
 	}
-	authOpts := []auth.Option{auth.WithClock(d.now), auth.WithLogger(d.logger)}
+	queue, err := sendq.NewQueue(ctx, d.store, d.now)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	authOpts := []auth.Option{auth.WithClock(d.now), auth.WithLogger(d.logger), auth.WithOutbox(queue)}
 	if v, ok := d.sender.(auth.CodeVerifier); ok {
 		authOpts = append(authOpts, auth.WithCodeVerifier(v)) // OTPIDP_SMS=twilio-verify
 	}
@@ -193,8 +212,13 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 		SMSTemplate:  d.cfg.SMSTemplate,
 	}, authOpts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("authenticator: %w", err)
+		return nil, nil, nil, fmt.Errorf("authenticator: %w", err)
 	}
+	drainer := sendq.NewDrainer(queue, sendq.Config{
+		Poll: d.cfg.Abuse.OutboxPoll, Retention: d.cfg.Abuse.OutboxRetention,
+		Lease: outboxLease(d.cfg), Now: d.now, Logger: d.logger,
+	})
+	drainer.Handle(auth.OutboxKindSMS, authn.SendQueued)
 	// The sign-in core: the pages and the provider both call it.
 	core := signin.New(d.store, authn, signin.Config{
 		SessionTTL: d.cfg.Pages.SessionTTL, SessionIdleTTL: d.cfg.Pages.SessionIdleTTL,
@@ -214,7 +238,7 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 		Logger:             d.logger,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	pages, err := ui.New(ctx, ui.Config{
 		ProductName: d.cfg.ProductName, Issuer: d.cfg.Issuer, Secure: issuer.Scheme == "https",
@@ -223,16 +247,26 @@ func newHandler(ctx context.Context, d deps) (http.Handler, *provider.Provider, 
 		Now: d.now, Logger: d.logger,
 	}, core, prov.CallbackURL)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var demo *demoApp
 	if d.cfg.Dev {
 		demo, err = newDemo(ctx, d)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return routes(d, prov, pages, demo), prov, nil
+	return routes(d, prov, pages, demo), prov, drainer, nil
+}
+
+// outboxLease is how long a drainer holds a claimed message: longer than the slowest send (the
+// SMS timeout, plus one throttled retry of at most 5 s, plus a margin).
+func outboxLease(cfg Config) time.Duration {
+	t := cfg.SMSTimeout
+	if t <= 0 {
+		t = sms.DefaultTwilioTimeout
+	}
+	return 2*t + 20*time.Second
 }
 
 // pageCountries are the regions the pages say codes are texted to (OTPIDP_SMS_COUNTRIES, by

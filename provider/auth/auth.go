@@ -24,6 +24,7 @@ import (
 
 	"github.com/otpidp/otpidp/provider/audit"
 	"github.com/otpidp/otpidp/provider/limits"
+	"github.com/otpidp/otpidp/provider/outbox"
 	"github.com/otpidp/otpidp/provider/sms"
 	"github.com/otpidp/otpidp/storage"
 )
@@ -176,8 +177,9 @@ type Authenticator struct {
 	hashSem   chan struct{} // bounds concurrent password hashing (PH-06)
 	hashCalls atomic.Int64  // password hashes computed; tests observe it
 
-	texts    *sms.Texts   // the SMS texts (verify.go)
-	verifier CodeVerifier // nil: otpidp makes and checks codes (verify.go)
+	texts    *sms.Texts    // the SMS texts (verify.go)
+	verifier CodeVerifier  // nil: otpidp makes and checks codes (verify.go)
+	queue    *outbox.Queue // nil: reset and registration texts are sent during the request (outbox.go)
 
 	limiter  *limits.Limiter // the window limits of Config.Limits (limits.go)
 	auditLog *audit.Log      // the audit log (audit.go)

@@ -331,6 +331,7 @@ func TestNewDefaults(t *testing.T) {
 			SMSIPHourly: Rate{Max: 10, Per: time.Hour}, SMSPrefixHourly: Rate{Max: 10, Per: time.Hour},
 			SMSCountryDaily: Rate{Max: 1000, Per: 24 * time.Hour}, SMSGlobalHourly: Rate{Max: 300, Per: time.Hour},
 			SMSGlobalDaily: Rate{Max: 3000, Per: 24 * time.Hour}, SMSReservePercent: 20,
+			SMSSignInPhoneHourly: Rate{Max: 5, Per: time.Hour}, SMSSignInPhoneDaily: Rate{Max: 10, Per: 24 * time.Hour},
 		},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {

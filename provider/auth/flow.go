@@ -26,11 +26,12 @@ var errNoBrowser = errors.New("auth: a browser hash is required")
 // the user's stored, verified phone (OTP-08). Errors: ErrInvalidPhone when phoneInput is not a
 // phone number; ErrInvalidCredentials for an unknown number, a wrong password, or a number
 // whose attempts are being delayed after failures, all at the same cost (PH-05, BF-01);
-// *LimitError (ErrRateLimited) when this client or everyone failed too often lately, or when an
-// SMS limit refuses the code; ErrSMSFactorDisabled after too many wrong codes in a row, with
-// the view of a flow that only a recovery code can finish (VerifyLoginRecovery; no text is sent);
-// ErrSMSPaused, ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent (the
-// flow is then gone).
+// *LimitError (ErrRateLimited) when this client or everyone failed too often lately;
+// ErrSMSFactorDisabled after too many wrong codes in a row, with the view of a flow that only a
+// recovery code can finish (VerifyLoginRecovery; no text is sent). When the password is right
+// but the code cannot be texted (an SMS limit, the operator's pause, the destination, the
+// provider), the answer is no error and the view of a flow that sent no code (TextNotSent),
+// which a recovery code finishes and a resend may text later: nobody is locked out by texts.
 func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, authRequestID string, browserHash []byte) (FlowView, error) {
 	if len(browserHash) == 0 {
 		return FlowView{}, errNoBrowser
@@ -63,9 +64,63 @@ func (a *Authenticator) StartLogin(ctx context.Context, phoneInput, password, au
 		return v, ErrSMSFactorDisabled
 	}
 	if err := a.allowSMS(ctx, smsSignIn, user.Phone); err != nil {
+		if !textRefused(err) {
+			return FlowView{}, err
+		}
+		return a.textlessLogin(ctx, user, authRequestID, browserHash, err)
+	}
+	v, err := a.sendLoginCode(ctx, user, authRequestID, browserHash, now)
+	if err != nil && textRefused(err) {
+		return a.textlessLogin(ctx, user, authRequestID, browserHash, err)
+	}
+	return v, err
+}
+
+// textRefused reports whether err says that a text was not sent (a limit, the operator's
+// pause, the destination, the SMS provider) rather than that something broke.
+func textRefused(err error) bool {
+	for _, e := range []error{ErrRateLimited, ErrSMSPaused, ErrSMSUnavailable, ErrSMSUndeliverable, ErrInvalidPhone} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// textlessLogin starts the sign-in flow of a user whose password is right but whose code could
+// not be texted (why): nobody is locked out by texts (SECURITY.md FRAUD-12). The flow has sent no code (SendCount 0,
+// which its view reports as TextNotSent) and no code matches it; a recovery code finishes it
+// (VerifyLoginRecovery), and a resend, once its wait is over, tries to text a code again.
+func (a *Authenticator) textlessLogin(ctx context.Context, user storage.User, authRequestID string, browserHash []byte, why error) (FlowView, error) {
+	id, err := a.newFlowID()
+	if err != nil {
 		return FlowView{}, err
 	}
-	return a.sendLoginCode(ctx, user, authRequestID, browserHash, now)
+	hash, err := a.randomBytes(32)
+	if err != nil {
+		return FlowView{}, err
+	}
+	now := a.clock()
+	f := storage.Flow{
+		ID:            id,
+		Kind:          storage.FlowLogin,
+		AuthRequestID: authRequestID,
+		UserID:        user.ID,
+		Phone:         user.Phone,
+		BrowserHash:   bytes.Clone(browserHash),
+		CodeHash:      hash,
+		CodeExpiresAt: now.Add(a.cfg.CodeTTL),
+		CodeSentAt:    now,
+		SendCount:     0,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(a.cfg.FlowTTL),
+	}
+	if err := a.store.CreateFlow(ctx, f); err != nil {
+		return FlowView{}, fmt.Errorf("auth: create flow: %w", err)
+	}
+	a.log.InfoContext(ctx, "login: no text sent, recovery code offered", "user_id", user.ID,
+		"phone", phone.MaskForLog(user.Phone), "flow_id", f.ID, "reason", redactPhone(why.Error(), user.Phone))
+	return a.view(f), nil
 }
 
 // loginPassword checks the password step of a sign-in under the login limits and returns the
@@ -218,10 +273,10 @@ func (a *Authenticator) VerifyLogin(ctx context.Context, flowID string, browserH
 // password and sends a code to the number. A number that already has an account gets the very
 // same answer (REG-01) but an informational SMS instead of a code, and its flow accepts no
 // code. The SMS limits are checked after the fields and before the password is hashed, and
-// apply alike to free and taken numbers. Errors: *FieldError, ErrInvalidPhone
-// (ErrPhoneNotMobile for a number that cannot receive SMS, ErrSMSCountryNotAllowed for a
-// country codes are not sent to), *LimitError, ErrSMSPaused, ErrSMSUndeliverable,
-// ErrSMSUnavailable.
+// apply alike to free and taken numbers. With an outbox (WithOutbox) the text is queued and
+// sent after the answer. Errors: *FieldError, ErrInvalidPhone (ErrPhoneNotMobile for a number
+// that cannot receive SMS, ErrSMSCountryNotAllowed for a country codes are not sent to),
+// *LimitError, ErrSMSPaused; without an outbox also ErrSMSUndeliverable, ErrSMSUnavailable.
 func (a *Authenticator) StartRegistration(ctx context.Context, name, phoneInput, password, authRequestID string, browserHash []byte) (FlowView, error) {
 	if len(browserHash) == 0 {
 		return FlowView{}, errNoBrowser
@@ -392,10 +447,12 @@ func (a *Authenticator) Resend(ctx context.Context, flowID string, browserHash [
 	}
 	f.CodeHash, f.CodeExpiresAt, f.CodeSentAt, f.CodeAttempts = hash, expires, now, 0
 	f.SendCount++
-	if text == "" { // a reset for a number without an account: nothing is sent (reset.go)
-		return a.view(f), nil
+	if f.Kind == storage.FlowLogin {
+		err = a.send(ctx, f, text)
+	} else {
+		err = a.dispatch(ctx, f, text)
 	}
-	if err := a.send(ctx, f, text); err != nil {
+	if err != nil {
 		return FlowView{}, err
 	}
 	a.audit(ctx, EventCodeSent, f.UserID, f.Phone, f.AuthRequestID, "resend")
@@ -521,13 +578,18 @@ func (a *Authenticator) registrationMessage(ctx context.Context, flowID string, 
 	return hash, a.codeText(ctx, code), nil
 }
 
-// startFlow stores a new flow, then sends its first message; if the message cannot be sent the
-// flow is deleted.
+// startFlow stores a new flow, then sends its first message: a sign-in's at once, a reset's or
+// registration's through the outbox when there is one (dispatch); if the message cannot be
+// sent (or queued) the flow is deleted.
 func (a *Authenticator) startFlow(ctx context.Context, f storage.Flow, text string) error {
 	if err := a.store.CreateFlow(ctx, f); err != nil {
 		return fmt.Errorf("auth: create flow: %w", err)
 	}
-	if err := a.send(ctx, f, text); err != nil {
+	send := a.dispatch
+	if f.Kind == storage.FlowLogin {
+		send = a.send
+	}
+	if err := send(ctx, f, text); err != nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
 		defer cancel()
 		if derr := a.store.DeleteFlow(dctx, f.ID); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
@@ -657,6 +719,7 @@ func (a *Authenticator) view(f storage.Flow) FlowView {
 		AuthRequestID: f.AuthRequestID,
 		ResendAt:      f.CodeSentAt.Add(a.resendWait(f.SendCount)),
 		ExpiresAt:     f.ExpiresAt,
+		TextNotSent:   f.SendCount == 0,
 	}
 }
 

@@ -39,8 +39,12 @@ const (
 	FactorSMS      = limits.FactorSMS
 )
 
-// smsKind says who asks for a code: sign-ins of existing users may use the reserve of the
-// global budget, registrations (and resets) may not.
+// smsKind says who asks for a text, which decides its budget (limits.Spec.Budget). Sign-ins
+// (the password was right) count against their own per-number budget and may use the reserve
+// of the global budget; requests anyone can make (registrations and resets, for numbers with
+// and without an account alike) count against the per-number, per-IP, per-prefix and
+// per-country limits and stop at the reserve. Neither spends the other's per-number budget
+// (SECURITY.md FRAUD-11).
 type smsKind int
 
 const (
@@ -54,14 +58,20 @@ var smsScopes = map[limits.Name]string{
 	limits.SMSPrefixHourly: ScopeSMSPrefix, limits.SMSIPHourly: ScopeSMSIP,
 	limits.SMSCountryDaily: ScopeSMSCountry,
 	limits.SMSGlobalHourly: ScopeSMSBudget, limits.SMSGlobalDaily: ScopeSMSBudget,
+	limits.SMSSignInPhoneHourly: ScopeSMSPhone, limits.SMSSignInPhoneDaily: ScopeSMSPhone,
 }
 
 // smsHits are the SMS limits one text to e164 counts against, in the order they are checked.
 func (a *Authenticator) smsHits(ctx context.Context, kind smsKind, e164 string) []limits.Hit {
-	reserve := 0
-	if kind == smsRegistration {
-		reserve = a.cfg.Limits.SMSReservePercent
+	if kind == smsSignIn {
+		return []limits.Hit{
+			{Name: limits.SMSSignInPhoneHourly, Subject: e164},
+			{Name: limits.SMSSignInPhoneDaily, Subject: e164},
+			{Name: limits.SMSGlobalHourly},
+			{Name: limits.SMSGlobalDaily},
+		}
 	}
+	reserve := a.cfg.Limits.SMSReservePercent
 	prefix := strings.TrimPrefix(e164, "+")
 	if len(prefix) > 4 {
 		prefix = prefix[:len(prefix)-4]

@@ -231,7 +231,7 @@ func TestLoginGlobal(t *testing.T) {
 // TestResendBackoff: 30 s, 1 min, 2 min … up to 30 min.
 func TestResendBackoff(t *testing.T) {
 	e := newEnvOn(t, &spyStore{Storage: openStore(t)}, t.Name(), func(c *Config) {
-		c.Limits.SMSPhoneHourly, c.Limits.SMSPhoneDaily = Rate{Max: -1}, Rate{Max: -1}
+		c.Limits.SMSSignInPhoneHourly, c.Limits.SMSSignInPhoneDaily = Rate{Max: -1}, Rate{Max: -1}
 		c.FlowTTL = 24 * time.Hour
 	})
 	e.addUser(t)
@@ -253,35 +253,71 @@ func TestResendBackoff(t *testing.T) {
 	}
 }
 
-// TestSMSPerPhone: 5 codes per hour and 10 per day to one number, resends included.
+// wantTextless fails the test unless a sign-in with the right password reached the code step
+// without a text: no error, a flow whose view says TextNotSent, and no new SMS.
+func (e *env) wantTextless(t *testing.T, what string, v FlowView, err error, sentBefore int) {
+	t.Helper()
+	if err != nil || v.ID == "" || !v.TextNotSent {
+		t.Fatalf("%s: view %+v, err = %v; want the code step with TextNotSent", what, v, err)
+	}
+	if n := e.sms.count(); n != sentBefore {
+		t.Fatalf("%s: %d texts sent, want none", what, n-sentBefore)
+	}
+}
+
+// TestSMSPerPhone: sign-in codes have their own budget, 5 per hour and 10 per day to one
+// number, resends included; past it the right password still reaches the code step, without
+// a text (the recovery code finishes it).
 func TestSMSPerPhone(t *testing.T) {
 	eachStore(t, func(t *testing.T, newEnv func(...func(*Config)) *env) {
 		e := newEnv()
 		e.addUser(t)
 		hourStart := storage.WindowStart(e.clock.Now(), time.Hour)
 		for i := range 5 {
-			if _, err := e.a.StartLogin(from(t.Context(), "192.0.2."+string(rune('1'+i))), testPhone, testPassword, "", browser("a")); err != nil {
-				t.Fatalf("code %d of 5: %v", i+1, err)
+			if v, err := e.a.StartLogin(from(t.Context(), "192.0.2."+string(rune('1'+i))), testPhone, testPassword, "", browser("a")); err != nil || v.TextNotSent {
+				t.Fatalf("code %d of 5: %v (%+v)", i+1, err, v)
 			}
 		}
-		var le *LimitError
-		_, err := e.a.StartLogin(from(t.Context(), "192.0.2.9"), testPhone, testPassword, "", browser("a"))
-		if !errors.As(err, &le) || le.Scope != ScopeSMSPhone || le.RetryAfter != hourStart.Add(time.Hour).Sub(e.clock.Now()) {
-			t.Fatalf("sixth code in the hour: err = %v, want sms_phone until the hour ends", err)
-		}
-		if e.sms.count() != 5 {
-			t.Fatalf("%d SMS sent, want 5", e.sms.count())
-		}
+		v, err := e.a.StartLogin(from(t.Context(), "192.0.2.9"), testPhone, testPassword, "", browser("a"))
+		e.wantTextless(t, "sixth code in the hour", v, err, 5)
 		// The next hour: 5 more, then the day's 10 are spent.
-		e.clock.Advance(le.RetryAfter)
+		e.clock.Advance(hourStart.Add(time.Hour).Sub(e.clock.Now()))
 		for i := range 5 {
-			if _, err := e.a.StartLogin(from(t.Context(), "192.0.2."+string(rune('1'+i))), testPhone, testPassword, "", browser("a")); err != nil {
+			if v, err := e.a.StartLogin(from(t.Context(), "192.0.2."+string(rune('1'+i))), testPhone, testPassword, "", browser("a")); err != nil || v.TextNotSent {
 				t.Fatalf("code %d of the second hour: %v", i+1, err)
 			}
 		}
 		e.clock.Advance(time.Hour)
-		if _, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a")); !errors.As(err, &le) || le.Scope != ScopeSMSPhone || le.RetryAfter <= time.Hour {
-			t.Fatalf("eleventh code in the day: %v", err)
+		v, err = e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a"))
+		e.wantTextless(t, "eleventh code in the day", v, err, 10)
+	})
+}
+
+// TestSignInBudgetApartFromResets: five resets for a victim's number from one address (no
+// account needed: they could be anyone's) spend the reset budget of that number, and the
+// victim's sign-in still gets a texted code, within the sign-in budget; the reset budget
+// refuses the next reset.
+func TestSignInBudgetApartFromResets(t *testing.T) {
+	eachStore(t, func(t *testing.T, newEnv func(...func(*Config)) *env) {
+		e := newEnv()
+		e.addUser(t)
+		attacker := from(t.Context(), "198.51.100.7")
+		for i := range 5 {
+			if _, err := e.a.StartReset(attacker, testPhone, "", browser("attacker")); err != nil {
+				t.Fatalf("reset %d of 5: %v", i+1, err)
+			}
+		}
+		var le *LimitError
+		if _, err := e.a.StartReset(attacker, testPhone, "", browser("attacker")); !errors.As(err, &le) || le.Scope != ScopeSMSPhone {
+			t.Fatalf("sixth reset: %v, want the per-phone limit", err)
+		}
+		sent := e.sms.count()
+		v, err := e.a.StartLogin(from(t.Context(), "203.0.113.5"), testPhone, testPassword, "", browser("victim"))
+		if err != nil || v.TextNotSent || e.sms.count() != sent+1 {
+			t.Fatalf("the victim's sign-in after 5 resets: %+v, %v, %d texts", v, err, e.sms.count()-sent)
+		}
+		if _, err := e.a.VerifyLogin(t.Context(), v.ID, browser("victim"), e.sms.lastCode(t)); err != nil {
+			t.Fatalf("the victim's code: %v", err)
 		}
 	})
 }
@@ -358,9 +394,9 @@ func TestSMSBudgetReserve(t *testing.T) {
 		if _, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a")); err != nil {
 			t.Fatalf("sign-in within the reserve: %v", err)
 		}
-		if _, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a")); !errors.As(err, &le) || le.Scope != ScopeSMSBudget {
-			t.Fatalf("sign-in past the whole budget: %v", err)
-		}
+		sent := e.sms.count()
+		v, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a"))
+		e.wantTextless(t, "sign-in past the whole budget", v, err, sent)
 	})
 }
 
@@ -373,9 +409,8 @@ func TestSMSPause(t *testing.T) {
 		if err := e.store.SetSwitch(t.Context(), SwitchSMSPaused, true, e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := other.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a")); !errors.Is(err, ErrSMSPaused) {
-			t.Fatalf("sign-in while paused: %v", err)
-		}
+		v, err := other.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a"))
+		other.wantTextless(t, "sign-in while paused", v, err, 0)
 		if _, err := e.a.StartRegistration(t.Context(), testName, "+16175550100", testPassword, "", browser("a")); !errors.Is(err, ErrSMSPaused) {
 			t.Fatalf("registration while paused: %v", err)
 		}
@@ -385,7 +420,7 @@ func TestSMSPause(t *testing.T) {
 		if err := e.store.SetSwitch(t.Context(), SwitchSMSPaused, false, e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := other.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a")); err != nil {
+		if v, err := other.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a")); err != nil || v.TextNotSent {
 			t.Fatalf("after resume: %v", err)
 		}
 	})
@@ -414,7 +449,7 @@ func TestSMSFactorLockout(t *testing.T) {
 	eachStore(t, func(t *testing.T, newEnv func(...func(*Config)) *env) {
 		e := newEnv(func(c *Config) {
 			c.Limits.SMSFactorMaxFailures = 7
-			c.Limits.SMSPhoneHourly, c.Limits.SMSPhoneDaily = Rate{Max: -1}, Rate{Max: -1}
+			c.Limits.SMSSignInPhoneHourly, c.Limits.SMSSignInPhoneDaily = Rate{Max: -1}, Rate{Max: -1}
 		})
 		e.addUser(t)
 		wrongs := func(n int) FlowView {

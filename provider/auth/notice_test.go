@@ -13,7 +13,7 @@ import (
 // notice (no code in it), in the request's language; past the SMS limits the notice is not sent
 // and the change still stands; a failed send does not undo it either.
 func TestPasswordChangedNotice(t *testing.T) {
-	e, u, codes := resetEnv(t, func(c *Config) { c.Limits.SMSPhoneHourly = Rate{Max: 2, Per: time.Hour} })
+	e, u, codes := resetEnv(t, func(c *Config) { c.Limits.SMSSignInPhoneHourly = Rate{Max: 1, Per: time.Hour} })
 	ctx := t.Context()
 	if err := e.a.ChangePassword(WithLanguage(ctx, "es-MX,es;q=0.9"), u.ID, "", testPassword, "a brand new password", "a brand new password"); err != nil {
 		t.Fatal(err)
@@ -23,7 +23,8 @@ func TestPasswordChangedNotice(t *testing.T) {
 	if m != want {
 		t.Fatalf("notice = %+v, want %+v", m, want)
 	}
-	// The reset's code is the second text of the hour; its notice would be the third: refused.
+	// The reset's code counts against the reset budget; its notice would be the second of the
+	// hour in the sign-in budget (the account's own texts): refused.
 	v, err := e.a.StartReset(ctx, testPhone, "", browser("a"))
 	if err != nil {
 		t.Fatal(err)

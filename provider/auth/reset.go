@@ -15,8 +15,9 @@ import (
 // A password reset (SECURITY.md RST-01..RST-09) is a storage.FlowReset flow in three steps:
 //
 //  1. StartReset: the phone number. A number with an account gets an SMS code; any other number
-//     gets a flow that looks the same and accepts no code, and no SMS (RST-01). Both count
-//     against the SMS limits alike, as registrations (no share of the sign-in reserve).
+//     gets a flow that looks the same and accepts no code, and a notice that no account uses
+//     it (RST-01). Both count against the SMS limits alike, as registrations (no share of the
+//     sign-in reserve), and both texts go through the outbox when there is one (WithOutbox).
 //  2. VerifyReset: the SMS code and, unless Config.ResetSMSOnly, one of the user's recovery
 //     codes (the second factor, RST-09). Both are spent; the flow then allows one thing only,
 //     setting a new password, until it expires (RST-04). Nothing about the account changes
@@ -44,9 +45,11 @@ func (a *Authenticator) resetText(ctx context.Context, code string) string {
 }
 
 // resetMessage returns the code hash and the SMS of a reset flow. A number without an account
-// costs the same up to the send: a code is drawn, hashed and written into its text all the
-// same, then the text is dropped and the flow keeps a hash that no code matches (the HMAC under
-// another label, ":none" after the flow ID, which no typed code of digits can produce).
+// costs the same: a code is drawn, hashed and written into its text all the same, then the
+// flow keeps a hash that no code matches (the HMAC under another label, ":none" after the flow
+// ID, which no typed code of digits can produce) and the number gets a notice that no account
+// uses it instead of the code (RST-01): one text either way, so the provider sees the same
+// requests for both.
 func (a *Authenticator) resetMessage(ctx context.Context, flowID string, known bool) ([]byte, string, error) {
 	label := flowID
 	if !known {
@@ -58,7 +61,7 @@ func (a *Authenticator) resetMessage(ctx context.Context, flowID string, known b
 	}
 	text := a.resetText(ctx, code)
 	if !known {
-		return hash, "", nil
+		return hash, a.texts.NoAccount(Language(ctx)), nil
 	}
 	return hash, text, nil
 }
@@ -66,7 +69,8 @@ func (a *Authenticator) resetMessage(ctx context.Context, flowID string, known b
 // StartReset begins a password reset for the number typed. The answer is the same whether or
 // not the number has an account. Errors: ErrInvalidPhone when the input is not a phone number
 // (ErrPhoneNotMobile, ErrSMSCountryNotAllowed); *LimitError or ErrSMSPaused from the SMS limits,
-// for any number alike; ErrSMSUndeliverable or ErrSMSUnavailable when the code could not be sent.
+// for any number alike; without an outbox, ErrSMSUndeliverable or ErrSMSUnavailable when the
+// text could not be sent.
 func (a *Authenticator) StartReset(ctx context.Context, phoneInput, authRequestID string, browserHash []byte) (FlowView, error) {
 	if len(browserHash) == 0 {
 		return FlowView{}, errNoBrowser
@@ -113,15 +117,12 @@ func (a *Authenticator) StartReset(ctx context.Context, phoneInput, authRequestI
 		CreatedAt:     now,
 		ExpiresAt:     now.Add(a.cfg.FlowTTL),
 	}
-	if text == "" {
-		if err := a.store.CreateFlow(ctx, f); err != nil {
-			return FlowView{}, fmt.Errorf("auth: create flow: %w", err)
-		}
-		a.log.InfoContext(ctx, "reset for a number without an account: nothing sent", "phone", phone.MaskForLog(e164), "flow_id", f.ID)
-		return a.view(f), nil
-	}
 	if err := a.startFlow(ctx, f, text); err != nil {
 		return FlowView{}, err
+	}
+	if userID == "" {
+		a.log.InfoContext(ctx, "reset for a number without an account: notice sent", "phone", phone.MaskForLog(e164), "flow_id", f.ID)
+		return a.view(f), nil
 	}
 	a.log.InfoContext(ctx, "reset code sent", "user_id", userID, "phone", phone.MaskForLog(e164), "flow_id", f.ID)
 	return a.view(f), nil

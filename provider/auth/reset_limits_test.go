@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -78,8 +79,11 @@ func TestResetLimitsSameForUnknownNumbers(t *testing.T) {
 		}
 		before = e.sms.count()
 		unknown := run(unknownPhone)
-		if e.sms.count() != before {
-			t.Fatal("a text went to a number without an account")
+		if e.sms.count() != before+3 {
+			t.Fatalf("%d notices to the number without an account, want 3 (one text each, as for the known number)", e.sms.count()-before)
+		}
+		if body := e.sms.last(t).Body; !strings.Contains(body, "no account uses it") {
+			t.Fatalf("text to a number without an account: %q", body)
 		}
 		for i := range known {
 			if known[i] != unknown[i] {

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,8 +138,8 @@ func TestResetUnknownNumber(t *testing.T) {
 	if err != nil {
 		t.Fatalf("StartReset for an unknown number: %v", err)
 	}
-	if e.sms.count() != before {
-		t.Fatal("an SMS went to a number without an account")
+	if e.sms.count() != before+1 || !strings.Contains(e.sms.last(t).Body, "no account uses it") || strings.Contains(e.sms.last(t).Body, "#") {
+		t.Fatalf("a number without an account got %d texts, the last %q; want one notice without a code", e.sms.count()-before, e.sms.last(t).Body)
 	}
 	known, err := e.a.StartReset(ctx, testPhone, "", browser("a"))
 	if err != nil {
@@ -153,13 +154,13 @@ func TestResetUnknownNumber(t *testing.T) {
 			t.Fatalf("code %s on an unknown number: err = %v, want ErrInvalidCode", code, err)
 		}
 	}
-	// A resend after the interval "succeeds" and sends nothing.
+	// A resend after the interval sends the notice again, as a known number's sends a code.
 	e.clock.Advance(31 * time.Second)
 	if _, err := e.a.Resend(ctx, v.ID, browser("a")); err != nil {
 		t.Fatalf("Resend: %v", err)
 	}
-	if e.sms.count() != before+1 {
-		t.Fatalf("SMS count = %d, want %d (the known number's only)", e.sms.count(), before+1)
+	if e.sms.count() != before+3 {
+		t.Fatalf("SMS count = %d, want %d (notice, code, notice)", e.sms.count(), before+3)
 	}
 	if _, err := e.a.StartReset(ctx, "not a number", "", browser("a")); !errors.Is(err, ErrInvalidPhone) {
 		t.Fatalf("not a number: err = %v", err)

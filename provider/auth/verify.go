@@ -62,21 +62,12 @@ func messageKey(f storage.Flow) string {
 }
 
 // deliver hands the flow's current message to the sender, or to the verifier, which sends a
-// code of its own: the text is then dropped, and a registration for a number that has an
-// account already (whose text is a notice, not a code) sends nothing.
-func (a *Authenticator) deliver(ctx context.Context, f storage.Flow, m sms.Message) error {
+// code of its own: the text is then dropped. Every reset and registration starts a
+// verification, whether or not the number has an account (the notice it would get otherwise
+// cannot go through Verify), so that Twilio sees the same requests for both (REG-01, RST-01).
+func (a *Authenticator) deliver(ctx context.Context, _ storage.Flow, m sms.Message) error {
 	if a.verifier == nil {
 		return a.sender.Send(ctx, m)
-	}
-	if f.Kind == storage.FlowRegister {
-		taken, err := a.phoneTaken(ctx, f.Phone)
-		if err != nil {
-			return err
-		}
-		if taken {
-			a.log.InfoContext(ctx, "registration for a registered number: no code sent through the verifier", "phone", phone.MaskForLog(f.Phone), "flow_id", f.ID)
-			return nil
-		}
 	}
 	m.Body = ""
 	return a.verifier.Start(ctx, m)
@@ -86,15 +77,25 @@ func (a *Authenticator) deliver(ctx context.Context, f storage.Flow, m sms.Messa
 // none pending, is (false, nil): the caller counts a wrong try. The verifier's own attempt
 // limit is ErrTooManyAttempts; its failure is ErrSMSUnavailable and counts nothing.
 func (a *Authenticator) verifyCode(ctx context.Context, f storage.Flow, code string) (bool, error) {
+	if f.SendCount == 0 {
+		return false, nil // no code was sent for this flow (textlessLogin)
+	}
+	taken := false
 	if f.Kind == storage.FlowRegister {
-		// A registration for a taken number sent no code; one the holder got for another
-		// flow must not be spent here.
-		taken, err := a.phoneTaken(ctx, f.Phone)
-		if err != nil || taken {
+		// A registration for a taken number cannot be completed, but its code is checked all
+		// the same, so that a wrong code costs the same Twilio request for a free number and
+		// a taken one.
+		var err error
+		if taken, err = a.phoneTaken(ctx, f.Phone); err != nil {
 			return false, err
 		}
 	}
 	ok, err := a.verifier.Check(ctx, f.Phone, code)
+	if err == nil && ok && taken {
+		// The holder of the phone proved it: they may learn that it has an account (REG-01).
+		a.log.InfoContext(ctx, "registration for a registered number: code right, no account made", "flow_id", f.ID)
+		return false, ErrPhoneRegistered
+	}
 	switch {
 	case err == nil:
 		return ok, nil

@@ -235,12 +235,14 @@ func TestVerifyModeFailures(t *testing.T) {
 		fake := withVerify(t, e)
 		e.addUser(t)
 		fake.FailNext(twiliotest.Landline)
-		_, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a"))
-		if !errors.Is(err, ErrSMSUndeliverable) {
-			t.Fatalf("StartLogin: %v, want ErrSMSUndeliverable", err)
+		v, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a"))
+		if err != nil || !v.TextNotSent {
+			t.Fatalf("StartLogin: %+v, %v; want the code step without a text", v, err)
 		}
-		if _, gerr := e.store.GetFlow(t.Context(), e.store.lastFlowID(t)); !errors.Is(gerr, storage.ErrNotFound) {
-			t.Fatalf("the flow outlived its failed first SMS: %v", gerr)
+		// No code was sent for this flow: none is checked at Twilio (a pending one of another
+		// flow must not be spent here).
+		if _, err := e.a.VerifyLogin(t.Context(), v.ID, browser("a"), "123456"); !errors.Is(err, ErrInvalidCode) {
+			t.Fatalf("a code for the textless flow: %v", err)
 		}
 		if fake.Requests() != 1 {
 			t.Fatalf("the fake saw %d requests, want 1", fake.Requests())
@@ -285,8 +287,9 @@ func TestVerifyModeRegistration(t *testing.T) {
 		t.Fatalf("VerifyRegistration: %v", err)
 	}
 
-	// The number has an account now: a registration gets the same answer but no SMS (Verify
-	// sends only codes), and no code completes it, without asking Twilio.
+	// The number has an account now: a registration gets the same answer and the same
+	// requests at Twilio (a verification is started, the code is checked), but no code
+	// completes it, not even the right one.
 	before := fake.Requests()
 	taken, err := e.a.StartRegistration(t.Context(), "Someone Else", testPhone, "another good passphrase", "", browser("b"))
 	if err != nil {
@@ -295,11 +298,22 @@ func TestVerifyModeRegistration(t *testing.T) {
 	if taken.MaskedPhone != phone.Mask(testPhone) {
 		t.Fatalf("view = %+v", taken)
 	}
-	if _, err := e.a.VerifyRegistration(t.Context(), taken.ID, browser("b"), "123456"); !errors.Is(err, ErrInvalidCode) {
-		t.Fatalf("code for a taken number: %v", err)
+	if fake.Requests() != before+1 || e.sms.count() != 0 {
+		t.Fatalf("a registration of a taken number made %d requests at Twilio and %d at the sender; want 1 and 0, as a free number's", fake.Requests()-before, e.sms.count())
 	}
-	if fake.Requests() != before || e.sms.count() != 0 {
-		t.Fatalf("a registration of a taken number reached Twilio (%d requests) or the sender (%d)", fake.Requests()-before, e.sms.count())
+	if _, err := e.a.VerifyRegistration(t.Context(), taken.ID, browser("b"), "000000"); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("a wrong code for a taken number: %v", err)
+	}
+	// Whoever proves the number (the right code) learns that it has an account; no account
+	// is made.
+	if _, err := e.a.VerifyRegistration(t.Context(), taken.ID, browser("b"), fakeCode(t, fake)); !errors.Is(err, ErrPhoneRegistered) {
+		t.Fatalf("the right code for a taken number: %v, want ErrPhoneRegistered", err)
+	}
+	if u, err := e.store.GetUserByPhone(t.Context(), testPhone); err != nil || u.Name != testName {
+		t.Fatalf("the account of the number: %+v, %v", u, err)
+	}
+	if fake.Requests() != before+3 {
+		t.Fatalf("the codes of a taken number's registration were not checked at Twilio as a free number's are (%d requests)", fake.Requests()-before)
 	}
 }
 
@@ -398,16 +412,13 @@ func TestDeliveryDurability(t *testing.T) {
 		}
 	})
 
-	t.Run("a failed first send leaves nothing behind", func(t *testing.T) {
+	t.Run("a failed first send leaves a flow without a text", func(t *testing.T) {
 		e := newEnv(t)
 		fake := withTwilio(t, e)
 		e.addUser(t)
 		fake.FailNext(twiliotest.InvalidNumber)
-		if _, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a")); !errors.Is(err, ErrSMSUndeliverable) {
-			t.Fatalf("StartLogin: %v", err)
-		}
-		if _, err := e.store.GetFlow(t.Context(), e.store.lastFlowID(t)); !errors.Is(err, storage.ErrNotFound) {
-			t.Fatalf("flow after a failed first send: %v", err)
+		if v, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a")); err != nil || !v.TextNotSent {
+			t.Fatalf("StartLogin: %+v, %v; want the code step without a text", v, err)
 		}
 		if _, err := e.a.StartLogin(t.Context(), testPhone, testPassword, "", browser("a")); err != nil {
 			t.Fatalf("the next try: %v", err)

@@ -22,6 +22,7 @@ var (
 	ErrSMSPaused            = authflow.ErrSMSPaused
 	ErrSMSCountryNotAllowed = authflow.ErrSMSCountryNotAllowed
 	ErrSMSFactorDisabled    = authflow.ErrSMSFactorDisabled
+	ErrPhoneRegistered      = authflow.ErrPhoneRegistered
 	ErrRateLimited          = authflow.ErrRateLimited
 )
 

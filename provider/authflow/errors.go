@@ -52,6 +52,10 @@ var (
 	// ErrSMSFactorDisabled: the account's SMS factor is disabled after too many wrong codes in
 	// a row, until a recovery code or an operator restores it.
 	ErrSMSFactorDisabled = errors.New("auth: SMS factor disabled after too many wrong codes")
+	// ErrPhoneRegistered: the code of a registration was right, but the number has an account
+	// already (twilio-verify mode, where no notice can be texted instead of the code). Only
+	// whoever holds the phone learns it.
+	ErrPhoneRegistered = errors.New("auth: the number has an account already")
 	// ErrRateLimited is matched (errors.Is) by every *LimitError.
 	ErrRateLimited = errors.New("auth: rate limited")
 )

@@ -20,6 +20,9 @@ type FlowView struct {
 	AuthRequestID string
 	ResendAt      time.Time // a new code may be asked for from then on
 	ExpiresAt     time.Time // the flow ends then
+	// TextNotSent: no code was texted for this sign-in (an SMS limit, the operator's pause, the
+	// provider's failure); the page says so and offers the recovery code.
+	TextNotSent bool
 }
 
 // Result is a completed sign-in (or registration, which signs the new user in).

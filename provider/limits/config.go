@@ -42,6 +42,11 @@ type Config struct {
 	SMSGlobalHourly   Rate // 300/1h overall
 	SMSGlobalDaily    Rate // 3000/24h overall
 	SMSReservePercent int  // 20: the share of the global budget kept for sign-ins of existing users
+
+	// The sign-in budget: codes texted after a right password, per number. Resets and
+	// registrations never spend it (they count against the limits above).
+	SMSSignInPhoneHourly Rate // 5/1h
+	SMSSignInPhoneDaily  Rate // 10/24h
 }
 
 // rates are the Config's window limits by name.
@@ -51,7 +56,8 @@ func (c *Config) rates() map[Name]*Rate {
 		SMSPhoneHourly: &c.SMSPhoneHourly, SMSPhoneDaily: &c.SMSPhoneDaily,
 		SMSIPHourly: &c.SMSIPHourly, SMSPrefixHourly: &c.SMSPrefixHourly,
 		SMSCountryDaily: &c.SMSCountryDaily, SMSGlobalHourly: &c.SMSGlobalHourly,
-		SMSGlobalDaily: &c.SMSGlobalDaily,
+		SMSGlobalDaily:       &c.SMSGlobalDaily,
+		SMSSignInPhoneHourly: &c.SMSSignInPhoneHourly, SMSSignInPhoneDaily: &c.SMSSignInPhoneDaily,
 	}
 }
 
@@ -110,7 +116,7 @@ func (c Config) Problems() []error {
 	if c.SMSReservePercent < 0 || c.SMSReservePercent > 100 {
 		errs = append(errs, fmt.Errorf("SMSReservePercent %d must be 0 to 100", c.SMSReservePercent))
 	}
-	for _, r := range []Rate{c.LoginPerIP, c.LoginGlobal, c.SMSPhoneHourly, c.SMSPhoneDaily, c.SMSIPHourly, c.SMSPrefixHourly, c.SMSCountryDaily, c.SMSGlobalHourly, c.SMSGlobalDaily} {
+	for _, r := range []Rate{c.LoginPerIP, c.LoginGlobal, c.SMSPhoneHourly, c.SMSPhoneDaily, c.SMSIPHourly, c.SMSPrefixHourly, c.SMSCountryDaily, c.SMSGlobalHourly, c.SMSGlobalDaily, c.SMSSignInPhoneHourly, c.SMSSignInPhoneDaily} {
 		if r.Per <= 0 {
 			errs = append(errs, fmt.Errorf("rate %s needs a positive period", r))
 		}

@@ -46,6 +46,13 @@ const (
 	ProtocolPerClient   Name = "protocol_client"    // requests of one authenticated client
 )
 
+// The sign-in budget: codes texted after a right password, which resets and registrations
+// (the SMS limits above, except the global budget) never spend.
+const (
+	SMSSignInPhoneHourly Name = "sms_signin_phone_1h"  // sign-in codes texted to one number, per hour
+	SMSSignInPhoneDaily  Name = "sms_signin_phone_24h" // sign-in codes texted to one number, per day
+)
+
 // Failure runs: consecutive failures kept per subject and factor (Spec.Factor).
 const (
 	LoginPerPhone Name = "login_phone" // wrong passwords in a row for one phone number: delays
@@ -81,25 +88,41 @@ type Spec struct {
 	Default Rate
 	// Protects says what the limit is for.
 	Protects string
+	// Budget says, for an SMS limit, which texts it counts: BudgetSignIn (after a right
+	// password: sign-in codes, resends, password notices), BudgetRequest (asked for by anyone:
+	// password resets and registrations, for numbers with and without an account alike) or
+	// BudgetAll (both; the request side stops at the sign-in reserve).
+	Budget string
 }
+
+// SMS budgets (Spec.Budget).
+const (
+	BudgetSignIn  = "sign-in"
+	BudgetRequest = "reset and registration"
+	BudgetAll     = "all texts"
+)
 
 // table is every limit otpidp enforces. Store keys and defaults never change silently: rows
 // already in a store must keep their meaning.
 var table = map[Name]Spec{
 	LoginPerIP:      {Prefix: "login:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{30, 15 * time.Minute}, Protects: "passwords against guessing from one network (PH-06)"},
 	LoginGlobal:     {Prefix: "login:all", Subject: "", Default: Rate{600, time.Minute}, Protects: "passwords against distributed guessing, and the hashing CPU"},
-	SMSPhoneHourly:  {Prefix: "sms:phone:", Subject: "E.164 number", Default: Rate{5, time.Hour}, Protects: "one number against being flooded with texts"},
-	SMSPhoneDaily:   {Prefix: "sms:phone:", Subject: "E.164 number", Default: Rate{10, 24 * time.Hour}, Protects: "one number against being flooded with texts"},
-	SMSPrefixHourly: {Prefix: "sms:prefix:", Subject: "number without + and its last 4 digits", Default: Rate{10, time.Hour}, Protects: "the SMS budget against pumping through number ranges"},
-	SMSIPHourly:     {Prefix: "sms:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{10, time.Hour}, Protects: "the SMS budget against one network"},
-	SMSCountryDaily: {Prefix: "sms:country:", Subject: "ISO 3166 region of the number", Default: Rate{1000, 24 * time.Hour}, Protects: "the SMS budget against pumping to expensive destinations"},
-	SMSGlobalHourly: {Prefix: "sms:global", Subject: "", Default: Rate{300, time.Hour}, Protects: "the SMS bill (part kept for sign-ins: Hit.Reserve)"},
-	SMSGlobalDaily:  {Prefix: "sms:global", Subject: "", Default: Rate{3000, 24 * time.Hour}, Protects: "the SMS bill (part kept for sign-ins: Hit.Reserve)"},
+	SMSPhoneHourly:  {Prefix: "sms:phone:", Subject: "E.164 number", Default: Rate{5, time.Hour}, Protects: "one number against being flooded with texts by resets and registrations", Budget: BudgetRequest},
+	SMSPhoneDaily:   {Prefix: "sms:phone:", Subject: "E.164 number", Default: Rate{10, 24 * time.Hour}, Protects: "one number against being flooded with texts by resets and registrations", Budget: BudgetRequest},
+	SMSPrefixHourly: {Prefix: "sms:prefix:", Subject: "number without + and its last 4 digits", Default: Rate{10, time.Hour}, Protects: "the SMS budget against pumping through number ranges", Budget: BudgetRequest},
+	SMSIPHourly:     {Prefix: "sms:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{10, time.Hour}, Protects: "the SMS budget against one network", Budget: BudgetRequest},
+	SMSCountryDaily: {Prefix: "sms:country:", Subject: "ISO 3166 region of the number", Default: Rate{1000, 24 * time.Hour}, Protects: "the SMS budget against pumping to expensive destinations", Budget: BudgetRequest},
+	SMSGlobalHourly: {Prefix: "sms:global", Subject: "", Default: Rate{300, time.Hour}, Protects: "the SMS bill (part kept for sign-ins: Hit.Reserve)", Budget: BudgetAll},
+	SMSGlobalDaily:  {Prefix: "sms:global", Subject: "", Default: Rate{3000, 24 * time.Hour}, Protects: "the SMS bill (part kept for sign-ins: Hit.Reserve)", Budget: BudgetAll},
 	DeviceCodePerIP: {Prefix: "device:ip:", Subject: "client IP (IPv6: its /64)", Default: Rate{10, 15 * time.Minute}, Protects: "live device user codes (20^8) against being searched"},
 
 	ProtocolPerIP:       {Prefix: "proto:ip:", Memory: true, Subject: "client IP (IPv6: its /64)", Default: Rate{300, time.Minute}, Protects: "the token, introspection, revocation and device endpoints against load from requests that authenticate no client (public clients, failures)"},
 	ProtocolFailedPerIP: {Prefix: "proto:failed:", Memory: true, Subject: "client IP (IPv6: its /64)", Default: Rate{30, time.Minute}, Protects: "client secrets and keys against guessing: failed client authentications"},
 	ProtocolPerClient:   {Prefix: "proto:client:", Memory: true, Subject: "client_id of an authenticated confidential client", Default: Rate{5000, time.Second}, Protects: "the same endpoints against one client's load, counted only once it has authenticated"},
+
+	// The sign-in budget (BudgetSignIn).
+	SMSSignInPhoneHourly: {Prefix: "sms:signin:phone:", Subject: "E.164 number", Default: Rate{5, time.Hour}, Protects: "one account's sign-in texts, apart from what strangers can ask for", Budget: BudgetSignIn},
+	SMSSignInPhoneDaily:  {Prefix: "sms:signin:phone:", Subject: "E.164 number", Default: Rate{10, 24 * time.Hour}, Protects: "one account's sign-in texts, apart from what strangers can ask for", Budget: BudgetSignIn},
 
 	LoginPerPhone: {Factor: FactorPassword, Subject: "\"phone:\" + E.164 number, known or not", Default: Rate{5, DefaultFailureReset}, Protects: "one account's password: delays doubling from Config.LoginDelay"},
 	SMSFactor:     {Factor: FactorSMS, Subject: "user ID", Default: Rate{100, 0}, Protects: "one account's SMS codes: the factor is disabled until restored (OTP-06)"},

@@ -37,6 +37,7 @@ type catalog struct {
 	code     func(product, code string, minutes int) string
 	existing func(product string) string
 	changed  func(product string) string
+	noAcct   func(product string) string
 }
 
 var (
@@ -53,6 +54,9 @@ var (
 			changed: func(product string) string {
 				return fmt.Sprintf("Your %s password was changed. If this wasn't you, reset your password now and contact support.", product)
 			},
+			noAcct: func(product string) string {
+				return fmt.Sprintf("Someone asked to reset a %s password for this number, but no account uses it. If it was you, create an account instead; if not, ignore this message.", product)
+			},
 		},
 		{
 			code: func(product, code string, minutes int) string {
@@ -63,6 +67,9 @@ var (
 			},
 			changed: func(product string) string {
 				return fmt.Sprintf("Se cambió la contraseña de tu cuenta de %s. Si no fuiste tú, restablece tu contraseña ahora y contacta con soporte.", product)
+			},
+			noAcct: func(product string) string {
+				return fmt.Sprintf("Alguien pidió restablecer una contraseña de %s para este número, pero ninguna cuenta lo usa. Si fuiste tú, crea una cuenta; si no, ignora este mensaje.", product)
 			},
 		},
 	}
@@ -166,6 +173,12 @@ func (t *Texts) Code(locale, code string, ttl time.Duration, host string) string
 // has an account already (SECURITY REG-01), in locale's language.
 func (t *Texts) ExistingAccount(locale string) string {
 	return pick(locale).existing(t.product)
+}
+
+// NoAccount is the notice sent instead of a code when someone asks to reset the password of a
+// number that has no account (SECURITY RST-01), in locale's language.
+func (t *Texts) NoAccount(locale string) string {
+	return pick(locale).noAcct(t.product)
 }
 
 // PasswordChanged is the notice sent to the account's phone after its password was reset or

@@ -29,6 +29,16 @@ func (s *Store) ClaimAttempt(ctx context.Context, a1 string, a2 string, a3 stora
 	return err
 }
 
+// ClaimOutbox is the wrapped store's, under the call timeout.
+func (s *Store) ClaimOutbox(ctx context.Context, a1 string, a2 []string, a3 time.Time, a4 time.Time, a5 int) ([]storage.OutboxMessage, error) {
+	var r0 []storage.OutboxMessage
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		r0, err = s.next.ClaimOutbox(ctx, a1, a2, a3, a4, a5)
+		return err
+	})
+	return r0, err
+}
+
 // ClaimSMSMessage is the wrapped store's, under the call timeout.
 func (s *Store) ClaimSMSMessage(ctx context.Context, a1 storage.SMSMessage) error {
 	err := s.call(ctx, func(ctx context.Context) (err error) {
@@ -287,6 +297,16 @@ func (s *Store) DeleteFlow(ctx context.Context, a1 string) error {
 	return err
 }
 
+// DeleteOutbox is the wrapped store's, under the call timeout.
+func (s *Store) DeleteOutbox(ctx context.Context, a1 time.Time) (int, error) {
+	var r0 int
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		r0, err = s.next.DeleteOutbox(ctx, a1)
+		return err
+	})
+	return r0, err
+}
+
 // DeleteSMSMessages is the wrapped store's, under the call timeout.
 func (s *Store) DeleteSMSMessages(ctx context.Context, a1 time.Time) error {
 	err := s.call(ctx, func(ctx context.Context) (err error) {
@@ -318,6 +338,24 @@ func (s *Store) DeleteUser(ctx context.Context, a1 string, a2 time.Time) error {
 func (s *Store) DeleteUserSessions(ctx context.Context, a1 string) error {
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		err = s.next.DeleteUserSessions(ctx, a1)
+		return err
+	})
+	return err
+}
+
+// EnqueueOutbox is the wrapped store's, under the call timeout.
+func (s *Store) EnqueueOutbox(ctx context.Context, a1 storage.OutboxMessage) error {
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		err = s.next.EnqueueOutbox(ctx, a1)
+		return err
+	})
+	return err
+}
+
+// FinishOutbox is the wrapped store's, under the call timeout.
+func (s *Store) FinishOutbox(ctx context.Context, a1 string, a2 string, a3 storage.OutboxState, a4 string, a5 time.Time) error {
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		err = s.next.FinishOutbox(ctx, a1, a2, a3, a4, a5)
 		return err
 	})
 	return err
@@ -426,6 +464,16 @@ func (s *Store) GetFlow(ctx context.Context, a1 string) (storage.Flow, error) {
 	var r0 storage.Flow
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		r0, err = s.next.GetFlow(ctx, a1)
+		return err
+	})
+	return r0, err
+}
+
+// GetOutbox is the wrapped store's, under the call timeout.
+func (s *Store) GetOutbox(ctx context.Context, a1 string) (storage.OutboxMessage, error) {
+	var r0 storage.OutboxMessage
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		r0, err = s.next.GetOutbox(ctx, a1)
 		return err
 	})
 	return r0, err
@@ -660,6 +708,15 @@ func (s *Store) ResetCounter(ctx context.Context, a1 string) error {
 func (s *Store) ResetFailures(ctx context.Context, a1 string, a2 string) error {
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		err = s.next.ResetFailures(ctx, a1, a2)
+		return err
+	})
+	return err
+}
+
+// RetryOutbox is the wrapped store's, under the call timeout.
+func (s *Store) RetryOutbox(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 string, a5 time.Time) error {
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		err = s.next.RetryOutbox(ctx, a1, a2, a3, a4, a5)
 		return err
 	})
 	return err

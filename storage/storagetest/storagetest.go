@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		browserTests(),
 		deviceTests(),
 		userAdminTests(),
+		outboxTests(),
 	} {
 		tests = append(tests, group...)
 	}

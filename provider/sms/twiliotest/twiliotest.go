@@ -127,6 +127,7 @@ type Server struct {
 	apiKeys       map[string]string // API key SID → account SID
 	verifications map[verificationKey]*verification
 	accounts      map[string]string // message SID → account SID, for status callbacks
+	latency       time.Duration     // every answer waits this long (SetLatency)
 }
 
 type verificationKey struct{ service, to string }
@@ -159,7 +160,14 @@ func New(t testing.TB) *Server {
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests++
+		latency := s.latency
 		s.mu.Unlock()
+		if latency > 0 {
+			select {
+			case <-time.After(latency):
+			case <-s.done:
+			}
+		}
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(func() {
@@ -167,6 +175,13 @@ func New(t testing.TB) *Server {
 		s.srv.Close()
 	})
 	return s
+}
+
+// SetLatency makes every later request wait d before it is answered, as a slow Twilio does.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.latency = d
+	s.mu.Unlock()
 }
 
 // URL is the fake's base URL ("http://127.0.0.1:port"), for sms.TwilioConfig.APIURL.
