@@ -2,12 +2,15 @@ package auth
 
 import (
 	"errors"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
 
 // TestDisabledUser: a disabled account's right password is refused like a wrong one, with no
-// text and no flow; a reset for its number sends nothing either; enabled again, it signs in.
+// text and no flow; a reset for its number gets what a number without an account gets;
+// enabled again, it signs in.
 func TestDisabledUser(t *testing.T) {
 	e := newEnv(t)
 	u := e.addUser(t)
@@ -25,8 +28,13 @@ func TestDisabledUser(t *testing.T) {
 	if _, err := e.a.StartReset(t.Context(), testNational, "", browser("a")); err != nil {
 		t.Fatalf("StartReset: %v", err)
 	}
-	if n := e.sms.count(); n != 0 {
-		t.Fatalf("%d texts sent to a disabled account, want none", n)
+	// A disabled account is reset like a number without one (ACC-01): it gets the same single
+	// notice, never a code, so that the count of texts tells nobody which it is (RST-01).
+	if n := e.sms.count(); n != 1 {
+		t.Fatalf("%d texts sent to a disabled account, want the one notice a number without an account gets", n)
+	}
+	if body := e.sms.last(t).Body; !strings.Contains(body, "no account uses it") || regexp.MustCompile(`\d{6}`).MatchString(body) {
+		t.Fatalf("a disabled account's reset texted %q, want the notice without a code", body)
 	}
 	names := e.auditNames(t)
 	if len(names) == 0 || names[0] != string(EventPasswordFailed) {

@@ -198,10 +198,11 @@ const (
     post_logout_redirect_uris = $5, public = $6, grant_types = $7, access_token_format = $8,
     first_party = $9 WHERE id = $1`
 	sqlClientProfileUpsert = `INSERT INTO client_profiles
-    (client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg) VALUES ($1, $2, $3, $4, $5, $6)
+    (client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg, id_token_claims)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (client_id) DO UPDATE SET auth_method = excluded.auth_method,
     scopes = excluded.scopes, jwks = excluded.jwks, jwks_uri = excluded.jwks_uri,
-    id_token_alg = excluded.id_token_alg`
+    id_token_alg = excluded.id_token_alg, id_token_claims = excluded.id_token_claims`
 )
 
 // UpdateClient changes a client and its profile in one transaction; the client row is locked
@@ -218,7 +219,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(storage
 		}
 		p := storage.ClientProfile{ClientID: id}
 		err = tx.QueryRow(ctx, sqlClientProfileSelect, id).Scan(&p.ClientID, &p.AuthMethod,
-			&p.Scopes, &p.JWKS, &p.JWKSURI, &p.IDTokenAlg)
+			&p.Scopes, &p.JWKS, &p.JWKSURI, &p.IDTokenAlg, &p.IDTokenClaims)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -234,7 +235,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(storage
 		if scopes == nil {
 			scopes = []string{}
 		}
-		_, err = tx.Exec(ctx, sqlClientProfileUpsert, id, np.AuthMethod, scopes, np.JWKS, np.JWKSURI, np.IDTokenAlg)
+		_, err = tx.Exec(ctx, sqlClientProfileUpsert, id, np.AuthMethod, scopes, np.JWKS, np.JWKSURI, np.IDTokenAlg, np.IDTokenClaims)
 		return err
 	})
 	if err != nil {

@@ -180,10 +180,11 @@ const (
     post_logout_redirect_uris = ?, public = ?, grant_types = ?, access_token_format = ?,
     first_party = ? WHERE id = ?`
 	upsertClientProfile = `INSERT INTO client_profiles
-    (client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg) VALUES (?, ?, ?, ?, ?, ?)
+    (client_id, auth_method, scopes, jwks, jwks_uri, id_token_alg, id_token_claims)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (client_id) DO UPDATE SET auth_method = excluded.auth_method,
     scopes = excluded.scopes, jwks = excluded.jwks, jwks_uri = excluded.jwks_uri,
-    id_token_alg = excluded.id_token_alg`
+    id_token_alg = excluded.id_token_alg, id_token_claims = excluded.id_token_claims`
 )
 
 // UpdateClient changes a client and its profile in one transaction.
@@ -195,7 +196,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(storage
 		}
 		p := storage.ClientProfile{ClientID: id}
 		err = tx.QueryRowContext(ctx, selectClientProfile, id).Scan(&p.ClientID, &p.AuthMethod,
-			listCol(&p.Scopes), &p.JWKS, &p.JWKSURI, &p.IDTokenAlg)
+			listCol(&p.Scopes), &p.JWKS, &p.JWKSURI, &p.IDTokenAlg, &p.IDTokenClaims)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -209,7 +210,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(storage
 			return err
 		}
 		_, err = tx.ExecContext(ctx, upsertClientProfile, id, np.AuthMethod, listArg(np.Scopes),
-			np.JWKS, np.JWKSURI, np.IDTokenAlg)
+			np.JWKS, np.JWKSURI, np.IDTokenAlg, boolArg(np.IDTokenClaims))
 		return err
 	})
 	if err != nil {
