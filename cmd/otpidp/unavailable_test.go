@@ -41,11 +41,13 @@ func TestUnavailableAnswers(t *testing.T) {
 	pages := newTestUI(t)
 	tests := []struct {
 		name, path  string
+		get         bool // a GET; the others POST
 		down        bool
 		handler     func(store storage.Storage) http.HandlerFunc
 		status      int
 		contentType string
 		wantBody    string
+		location    string // the Location of a redirect, when one is wanted
 	}{
 		{
 			name: "token 500 with a driver's text, database up", path: "/oauth/token",
@@ -82,7 +84,7 @@ func TestUnavailableAnswers(t *testing.T) {
 			status: http.StatusServiceUnavailable, contentType: "application/json", wantBody: `"temporarily_unavailable"`,
 		},
 		{
-			name: "page that falls back to the sign-in page", path: "/account", down: true,
+			name: "page that falls back to the sign-in page", path: "/account", get: true, down: true,
 			handler: func(s storage.Storage) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
 					_, _ = s.GetClient(r.Context(), "c")
@@ -90,6 +92,18 @@ func TestUnavailableAnswers(t *testing.T) {
 				}
 			},
 			status: http.StatusServiceUnavailable, contentType: "text/html", wantBody: "be right back",
+		},
+		{
+			// A form's POST is answered Post/Redirect/Get like any other refusal: the 503 page is
+			// kept for GET /message (ui showMessage), so Reload never sends the form again.
+			name: "form POST that falls back to the sign-in page", path: "/account/name", down: true,
+			handler: func(s storage.Storage) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					_, _ = s.GetClient(r.Context(), "c")
+					http.Redirect(w, r, "/login", http.StatusSeeOther)
+				}
+			},
+			status: http.StatusSeeOther, location: "/message",
 		},
 		{
 			name: "refusal with the database up passes", path: "/oauth/token",
@@ -126,7 +140,7 @@ func TestUnavailableAnswers(t *testing.T) {
 					http.Redirect(w, r, "https://rp.example/cb?error=temporarily_unavailable", http.StatusFound)
 				}
 			},
-			status: http.StatusFound,
+			status: http.StatusFound, location: "https://rp.example/cb?error=temporarily_unavailable",
 		},
 	}
 	for _, tt := range tests {
@@ -134,7 +148,14 @@ func TestUnavailableAnswers(t *testing.T) {
 			store := deadline.Wrap(&failingStore{down: tt.down}, 0)
 			h := unavailableAnswers(pages, ep)(tt.handler(store))
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "http://otpidp.example"+tt.path, nil))
+			method := http.MethodPost
+			if tt.get {
+				method = http.MethodGet
+			}
+			h.ServeHTTP(rec, httptest.NewRequest(method, "http://otpidp.example"+tt.path, nil))
+			if got := rec.Header().Get("Location"); got != tt.location {
+				t.Errorf("Location %q, want %q", got, tt.location)
+			}
 			body := rec.Body.String()
 			if rec.Code != tt.status || !strings.HasPrefix(rec.Header().Get("Content-Type"), tt.contentType) {
 				t.Errorf("answer %d %q, want %d %s:\n%s", rec.Code, rec.Header().Get("Content-Type"), tt.status, tt.contentType, body)
