@@ -27,17 +27,19 @@ const (
 // keeps the production default.
 func devAuthLimits() limits.Config {
 	return limits.Config{
-		LoginThrottleAfter:  20,
-		LoginDelay:          2 * time.Second,
-		LoginMaxDelay:       30 * time.Second,
-		FailureReset:        10 * time.Minute,
-		LoginPerIP:          limits.Rate{Max: 1000, Per: 15 * time.Minute},
-		ResendMaxInterval:   2 * time.Minute,
-		SMSPhoneHourly:      limits.Rate{Max: 100, Per: time.Hour},
-		SMSPhoneDaily:       limits.Rate{Max: 500, Per: 24 * time.Hour},
-		SMSIPHourly:         limits.Rate{Max: 500, Per: time.Hour},
-		SMSPrefixHourly:     limits.Rate{Max: 500, Per: time.Hour},
-		RecoveryMaxFailures: 50,
+		LoginThrottleAfter:   20,
+		LoginDelay:           2 * time.Second,
+		LoginMaxDelay:        30 * time.Second,
+		FailureReset:         10 * time.Minute,
+		LoginPerIP:           limits.Rate{Max: 1000, Per: 15 * time.Minute},
+		ResendMaxInterval:    2 * time.Minute,
+		SMSPhoneHourly:       limits.Rate{Max: 100, Per: time.Hour},
+		SMSPhoneDaily:        limits.Rate{Max: 500, Per: 24 * time.Hour},
+		SMSSignInPhoneHourly: limits.Rate{Max: 100, Per: time.Hour},
+		SMSSignInPhoneDaily:  limits.Rate{Max: 500, Per: 24 * time.Hour},
+		SMSIPHourly:          limits.Rate{Max: 500, Per: time.Hour},
+		SMSPrefixHourly:      limits.Rate{Max: 500, Per: time.Hour},
+		RecoveryMaxFailures:  50,
 	}
 }
 
@@ -87,6 +89,8 @@ func withDevLimits(l limits.Config) limits.Config {
 	orDur(&l.ResendMaxInterval, d.ResendMaxInterval)
 	orRate(&l.SMSPhoneHourly, d.SMSPhoneHourly)
 	orRate(&l.SMSPhoneDaily, d.SMSPhoneDaily)
+	orRate(&l.SMSSignInPhoneHourly, d.SMSSignInPhoneHourly)
+	orRate(&l.SMSSignInPhoneDaily, d.SMSSignInPhoneDaily)
 	orRate(&l.SMSIPHourly, d.SMSIPHourly)
 	orRate(&l.SMSPrefixHourly, d.SMSPrefixHourly)
 	orInt(&l.RecoveryMaxFailures, d.RecoveryMaxFailures)
@@ -105,6 +109,7 @@ func logLimits(log *slog.Logger, c Config) {
 	log.Info("limits", "profile", profile,
 		"login_throttle_after", l.LoginThrottleAfter, "login_delay", l.LoginDelay.String(), "login_max_delay", l.LoginMaxDelay.String(),
 		"login_ip", l.LoginPerIP.String(), "sms_phone_1h", l.SMSPhoneHourly.String(), "sms_phone_24h", l.SMSPhoneDaily.String(),
+		"sms_signin_phone_1h", l.SMSSignInPhoneHourly.String(), "sms_signin_phone_24h", l.SMSSignInPhoneDaily.String(),
 		"sms_ip_1h", l.SMSIPHourly.String(), "sms_global_1h", l.SMSGlobalHourly.String(),
 		"protocol_ip", perIP.String(), "protocol_failed_ip", failed.String(), "protocol_client", perClient.String(),
 		"protocol_limits", "per instance")
