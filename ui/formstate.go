@@ -53,6 +53,7 @@ type formState struct {
 	Message   *messageState     `json:"m,omitempty"`
 	Values    map[string]string `json:"v,omitempty"` // kept values by field name
 	Secret    *keptSecret       `json:"x,omitempty"`
+	Logout    map[string]string `json:"l,omitempty"` // a relying party's end_session POST, kept for its GET (logout.go)
 }
 
 // messageState is a message page a POST leads to.
@@ -151,7 +152,7 @@ func (st *formState) keepValues(values map[string]string) {
 func (u *UI) accepted(w http.ResponseWriter, r *http.Request, values map[string]string) {
 	st := u.loadForm(r)
 	st.Form, st.Key, st.Status, st.Retry, st.FormError, st.Errors, st.Focus, st.Message = "", "", 0, "", "", nil, "", nil
-	st.ErrorFor, st.Secret = nil, nil
+	st.ErrorFor, st.Secret, st.Logout = nil, nil, nil
 	st.keepValues(values)
 	u.saveForm(w, st)
 }
@@ -164,7 +165,7 @@ func (u *UI) refuse(w http.ResponseWriter, r *http.Request, target, form, key st
 	for _, e := range edit {
 		e(&st)
 	}
-	st.Form, st.Key, st.Status, st.Message = form, key, status, nil
+	st.Form, st.Key, st.Status, st.Message, st.Logout = form, key, status, nil, nil
 	st.Retry = w.Header().Get("Retry-After")
 	st.FormError, st.ErrorFor, st.Errors, st.Focus = p.FormError, p.ErrorFor, p.errs, p.Focus
 	st.keepValues(values)

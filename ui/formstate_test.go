@@ -23,6 +23,15 @@ import (
 // status of every answer.
 func twoInstances(t *testing.T) (*httptest.Server, *http.Client, *[]int) {
 	t.Helper()
+	srv, c, statuses, _ := twoInstancesBox(t)
+	return srv, c, statuses
+}
+
+// twoInstancesBox is twoInstances, whose instances share the returned outbox, and which also
+// serve end_session (with testLogoutValidator).
+func twoInstancesBox(t *testing.T) (*httptest.Server, *http.Client, *[]int, *outbox) {
+	t.Helper()
+	box := &outbox{}
 	store, err := sqlite.Open(t.Context(), t.TempDir()+"/otpidp.db")
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +42,7 @@ func twoInstances(t *testing.T) (*httptest.Server, *http.Client, *[]int) {
 	}
 	var routers [2]http.Handler
 	for i := range routers {
-		authn, err := auth.New(t.Context(), store, &outbox{}, auth.Config{OriginHost: "idp.example", DefaultRegion: "US",
+		authn, err := auth.New(t.Context(), store, box, auth.Config{OriginHost: "idp.example", DefaultRegion: "US",
 			Argon2: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}, Limits: auth.Limits{SMSCountries: []string{"US", "CA"}}})
 		if err != nil {
 			t.Fatal(err)
@@ -46,6 +55,7 @@ func twoInstances(t *testing.T) (*httptest.Server, *http.Client, *[]int) {
 		r := chi.NewRouter()
 		r.Use(u.Browser, u.SecurityHeaders)
 		mountPages(r, u)
+		r.Handle("/end_session", u.EndSessionHandler(testLogoutValidator))
 		routers[i] = r
 	}
 	var n atomic.Int64
@@ -59,9 +69,12 @@ func twoInstances(t *testing.T) (*httptest.Server, *http.Client, *[]int) {
 	c.Jar = jar
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		*statuses = append(*statuses, req.Response.StatusCode)
+		if req.URL.Host != via[0].URL.Host { // a relying party: not followed
+			return http.ErrUseLastResponse
+		}
 		return nil
 	}
-	return srv, c, statuses
+	return srv, c, statuses, box
 }
 
 // TestRefusedFormRedirects: a refused registration answers 303 to the GET page, which shows

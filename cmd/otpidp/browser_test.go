@@ -820,12 +820,14 @@ func browserFlow(s *session, ts *testServer, app *testApp, tv zitadelrp.RelyingP
 	s.fieldErrors("account name", "name")
 	s.reloads(is+"/account", s.T("err.name.required"))
 	s.check("account-name-error")
+	// Every mistake of the password change at once (issue 13): the current password, the new
+	// one's policy and the confirmation.
 	s.fill("#current_password", "not my password")
-	s.fill("#password", changedPassword)
+	s.fill("#password", "short")
 	s.fill("#password_confirm", changedPassword)
 	s.submit("/account/password")
 	s.waitFor(is + "/account")
-	s.fieldErrors("account password", "current_password")
+	s.fieldErrors("account password", "current_password", "password", "password_confirm")
 	s.check("account-password-error")
 	s.fill("#current_password", password)
 	s.fill("#password", changedPassword)

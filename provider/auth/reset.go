@@ -251,15 +251,41 @@ func (a *Authenticator) CompleteReset(ctx context.Context, flowID string, browse
 	return f.AuthRequestID, nil
 }
 
-// newPassword checks a new password typed twice against the policy and hashes it.
+// newPassword checks a new password typed twice against the policy and hashes it. Every
+// refused field is reported at once (fieldErrors).
 func (a *Authenticator) newPassword(ctx context.Context, u storage.User, password, confirm string) (string, error) {
-	if err := a.CheckPassword(password, u.Name, u.Phone); err != nil {
+	if err := fieldErrors(a.checkNewPassword(u, password, confirm)); err != nil {
 		return "", err
 	}
-	if subtle.ConstantTimeCompare([]byte(normalizePassword(password)), []byte(normalizePassword(confirm))) != 1 {
-		return "", &FieldError{Field: FieldPasswordConfirm, Reason: ReasonMismatch}
-	}
 	return a.HashPassword(ctx, password)
+}
+
+// checkNewPassword returns one *FieldError per refused field of a new password typed twice, in
+// the form's order: the password against the policy (FieldPassword), then a confirmation that
+// differs (FieldPasswordConfirm, ReasonMismatch), which is said even when the password itself is
+// refused. Nothing is hashed.
+func (a *Authenticator) checkNewPassword(u storage.User, password, confirm string) []error {
+	var errs []error
+	if err := a.CheckPassword(password, u.Name, u.Phone); err != nil {
+		errs = append(errs, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(normalizePassword(password)), []byte(normalizePassword(confirm))) != 1 {
+		errs = append(errs, &FieldError{Field: FieldPasswordConfirm, Reason: ReasonMismatch})
+	}
+	return errs
+}
+
+// fieldErrors joins the refused fields of a form as registration does (checkAccount): nil for
+// none, the error itself for one, errors.Join of them in the form's order otherwise (errors.As
+// finds the first).
+func fieldErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }
 
 // setPasswordAndEndSessions stores the new hash, then ends the user's sessions (all of them, or
@@ -295,19 +321,30 @@ func (a *Authenticator) setPasswordAndEndSessions(ctx context.Context, userID, h
 
 // ChangePassword changes a signed-in user's password: the current one is required (PW-11), the
 // new one follows the policy and is typed twice. Every other session of the user ends
-// (keepSessionID stays signed in) and every token issued to apps is revoked. Errors: a
-// *FieldError for FieldCurrentPassword (ReasonWrongCurrent, or ReasonThrottled when the
-// sign-in limits refuse the attempt), FieldPassword or
-// FieldPasswordConfirm.
+// (keepSessionID stays signed in) and every token issued to apps is revoked. Errors: every
+// refused field at once, as at registration (errors.Join of *FieldError in the form's order;
+// errors.As finds the first): FieldCurrentPassword (ReasonWrongCurrent, or ReasonThrottled
+// when the sign-in limits refuse the attempt), FieldPassword, FieldPasswordConfirm. The
+// current password is checked (and counted, RL-06) whatever the new one is; nothing is hashed
+// or changed unless every field passes.
 func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionID, current, password, confirm string) error {
 	u, err := a.store.GetUser(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("auth: change password: get user: %w", err)
 	}
+	var errs []error
 	if err := a.checkCurrentPassword(ctx, u, current); err != nil { // the sign-in's limits (RL-06)
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			return err
+		}
+		errs = append(errs, err)
+	}
+	errs = append(errs, a.checkNewPassword(u, password, confirm)...)
+	if err := fieldErrors(errs); err != nil {
 		return err
 	}
-	hash, err := a.newPassword(ctx, u, password, confirm)
+	hash, err := a.HashPassword(ctx, password)
 	if err != nil {
 		return err
 	}
