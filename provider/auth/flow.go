@@ -101,20 +101,7 @@ func (a *Authenticator) textlessLogin(ctx context.Context, user storage.User, au
 		return FlowView{}, err
 	}
 	now := a.clock()
-	f := storage.Flow{
-		ID:            id,
-		Kind:          storage.FlowLogin,
-		AuthRequestID: authRequestID,
-		UserID:        user.ID,
-		Phone:         user.Phone,
-		BrowserHash:   bytes.Clone(browserHash),
-		CodeHash:      hash,
-		CodeExpiresAt: now.Add(a.cfg.CodeTTL),
-		CodeSentAt:    now,
-		SendCount:     0,
-		CreatedAt:     now,
-		ExpiresAt:     now.Add(a.cfg.FlowTTL),
-	}
+	f := a.loginFlow(id, authRequestID, user, browserHash, hash, now, 0)
 	if err := a.store.CreateFlow(ctx, f); err != nil {
 		return FlowView{}, fmt.Errorf("auth: create flow: %w", err)
 	}
@@ -219,20 +206,7 @@ func (a *Authenticator) sendLoginCode(ctx context.Context, user storage.User, au
 	if err != nil {
 		return FlowView{}, err
 	}
-	f := storage.Flow{
-		ID:            id,
-		Kind:          storage.FlowLogin,
-		AuthRequestID: authRequestID,
-		UserID:        user.ID,
-		Phone:         user.Phone,
-		BrowserHash:   bytes.Clone(browserHash),
-		CodeHash:      hash,
-		CodeExpiresAt: now.Add(a.cfg.CodeTTL),
-		CodeSentAt:    now,
-		SendCount:     1,
-		CreatedAt:     now,
-		ExpiresAt:     now.Add(a.cfg.FlowTTL),
-	}
+	f := a.loginFlow(id, authRequestID, user, browserHash, hash, now, 1)
 	if err := a.startFlow(ctx, f, a.codeText(ctx, code)); err != nil {
 		return FlowView{}, err
 	}
@@ -731,4 +705,23 @@ func redactPhone(text, e164 string) string {
 	masked := phone.MaskForLog(e164)
 	text = strings.ReplaceAll(text, e164, masked)
 	return strings.ReplaceAll(text, strings.TrimPrefix(e164, "+"), masked)
+}
+
+// loginFlow is a new sign-in flow of user at the code step, its code (hash) valid for CodeTTL
+// from now, sent sendCount times so far.
+func (a *Authenticator) loginFlow(id, authRequestID string, user storage.User, browserHash, hash []byte, now time.Time, sendCount int) storage.Flow {
+	return storage.Flow{
+		ID:            id,
+		Kind:          storage.FlowLogin,
+		AuthRequestID: authRequestID,
+		UserID:        user.ID,
+		Phone:         user.Phone,
+		BrowserHash:   bytes.Clone(browserHash),
+		CodeHash:      hash,
+		CodeExpiresAt: now.Add(a.cfg.CodeTTL),
+		CodeSentAt:    now,
+		SendCount:     sendCount,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(a.cfg.FlowTTL),
+	}
 }

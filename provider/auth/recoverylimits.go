@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -140,20 +139,7 @@ func (a *Authenticator) recoveryOnlyFlow(ctx context.Context, user storage.User,
 		return FlowView{}, err
 	}
 	now := a.clock()
-	f := storage.Flow{
-		ID:            id,
-		Kind:          storage.FlowLogin,
-		AuthRequestID: authRequestID,
-		UserID:        user.ID,
-		Phone:         user.Phone,
-		BrowserHash:   bytes.Clone(browserHash),
-		CodeHash:      hash,
-		CodeExpiresAt: now.Add(a.cfg.CodeTTL),
-		CodeSentAt:    now,
-		SendCount:     1,
-		CreatedAt:     now,
-		ExpiresAt:     now.Add(a.cfg.FlowTTL),
-	}
+	f := a.loginFlow(id, authRequestID, user, browserHash, hash, now, 1)
 	if err := a.store.CreateFlow(ctx, f); err != nil {
 		return FlowView{}, fmt.Errorf("auth: create flow: %w", err)
 	}
